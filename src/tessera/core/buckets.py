@@ -1,0 +1,80 @@
+"""Bucket operations."""
+
+from __future__ import annotations
+
+from tessera.core.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument, NoSuchBucket
+from tessera.core.models import BUCKET_ACLS, Bucket
+from tessera.core.names import check_bucket_name, check_storage_class
+from tessera.core.storage import Storage
+from tessera.meta import buckets as bucket_rows
+
+
+def check_acl(acl: str) -> str:
+    if acl not in BUCKET_ACLS:
+        raise InvalidArgument(f"Unsupported ACL {acl!r}.", name="x-oss-acl", value=acl)
+    return acl
+
+
+async def create_bucket(storage: Storage, name: str, *, owner: str, storage_class: str = "Standard",
+                        acl: str = "private", data_redundancy: str = "LRS") -> Bucket:
+    check_bucket_name(name)
+    storage_class = check_storage_class(storage_class)
+    check_acl(acl)
+    if data_redundancy not in ("LRS", "ZRS"):
+        raise InvalidArgument(f"Unsupported DataRedundancyType {data_redundancy!r}.",
+                              name="DataRedundancyType", value=data_redundancy)
+    async with storage.db.write() as conn:
+        created = await bucket_rows.insert(
+            conn, name, created_ms=storage.clock(), storage_class=storage_class, acl=acl,
+            data_redundancy=data_redundancy, owner=owner,
+        )
+        if not created:
+            raise BucketAlreadyExists(BucketName=name)
+        bucket = await bucket_rows.find(conn, name)
+    assert bucket is not None
+    return bucket
+
+
+async def get_bucket(storage: Storage, name: str) -> Bucket:
+    async with storage.db.read() as conn:
+        bucket = await bucket_rows.find(conn, name)
+    if bucket is None:
+        raise NoSuchBucket(BucketName=name)
+    return bucket
+
+
+async def set_bucket_acl(storage: Storage, name: str, acl: str) -> None:
+    check_acl(acl)
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.find(conn, name, lock="update")
+        if bucket is None:
+            raise NoSuchBucket(BucketName=name)
+        await bucket_rows.set_acl(conn, bucket.bucket_id, acl)
+
+
+async def delete_bucket(storage: Storage, name: str) -> None:
+    """Refused while any object or in-progress multipart upload remains."""
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.find(conn, name, lock="update")
+        if bucket is None:
+            raise NoSuchBucket(BucketName=name)
+        has_objects, uploads = await bucket_rows.contents(conn, bucket.bucket_id)
+        if has_objects or uploads:
+            reasons = []
+            if has_objects:
+                reasons.append("it still has objects")
+            if uploads:
+                reasons.append(
+                    f"{uploads} multipart upload{'s' if uploads != 1 else ''} in progress "
+                    "(abort them, or delete their parts, first)"
+                )
+            raise BucketNotEmpty(
+                f"The bucket you tried to delete is not empty: {' and '.join(reasons)}.", BucketName=name
+            )
+        await bucket_rows.delete(conn, bucket.bucket_id)
+
+
+async def list_buckets(storage: Storage, *, prefix: str, marker: str, max_keys: int) -> tuple[list[Bucket], bool]:
+    async with storage.db.read() as conn:
+        found = await bucket_rows.list_all(conn, prefix=prefix, marker=marker, limit=max_keys + 1)
+    return found[:max_keys], len(found) > max_keys

@@ -1,0 +1,65 @@
+"""The garbage collector: reclaims blobs nothing owns, never bytes something does.
+
+Ownership is data (the ``blobs`` rows), so the rules are simple:
+- garbage rows: the owner let go; unlink the file, forget the row;
+- pending rows older than the grace period: a writer died; a conditional update turns them
+  into garbage, and a writer claiming its blob at the same moment wins or loses atomically;
+- files with no row at all, older than the grace period: left by a crash between unlink and
+  forgetting the row; rows are created before their files, so a young file is left alone;
+- stale temporary files.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from tessera.core.storage import Storage
+from tessera.meta import blobs as blob_rows
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRACE_MS = 60 * 60 * 1000
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class CollectReport:
+    stale_pending: int
+    garbage_freed: int
+    orphan_files: int
+    temp_files: int
+
+
+async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS) -> CollectReport:
+    cutoff = storage.clock() - grace_ms
+    async with storage.db.write() as conn:
+        stale = await blob_rows.reclaim_stale_pending(conn, cutoff)
+    freed = 0
+    while True:
+        async with storage.db.read() as conn:
+            ids = await blob_rows.garbage(conn, BATCH)
+        if not ids:
+            break
+        await storage.free(ids)
+        freed += len(ids)
+    orphans = await _orphan_files(storage, cutoff)
+    temps = storage.blobs.sweep_tmp(grace_ms / 1000)
+    report = CollectReport(len(stale), freed, orphans, temps)
+    if freed or orphans or temps:
+        log.info("collector: %s", report)
+    return report
+
+
+async def _orphan_files(storage: Storage, cutoff_ms: int) -> int:
+    old = [blob_id for blob_id, mtime in storage.blobs.blob_files() if mtime * 1000 < cutoff_ms]
+    removed = 0
+    for start in range(0, len(old), BATCH):
+        batch = old[start : start + BATCH]
+        async with storage.db.read() as conn:
+            known = await blob_rows.known(conn, batch)
+        for blob_id in batch:
+            if blob_id not in known:
+                storage.blobs.delete(blob_id)
+                removed += 1
+    return removed

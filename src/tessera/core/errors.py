@@ -1,0 +1,135 @@
+"""Tessera's domain errors.
+
+The core and the storage layers raise these; each HTTP dialect maps them to its own
+(status, code, message) once, in its ``errors.py``. The class names follow the vocabulary OSS
+users know, but nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+
+class TesseraError(Exception):
+    """Base of every error a client can be told about."""
+
+    default_message = "The request could not be served."
+
+    def __init__(self, message: str | None = None, **details: str) -> None:
+        self.message = message or self.default_message
+        # Extra facts a dialect may echo back (e.g. ArgumentName, Key, UploadId).
+        self.details: dict[str, str] = {k: str(v) for k, v in details.items()}
+        super().__init__(self.message)
+
+
+# --- names -----------------------------------------------------------------------------
+
+class InvalidBucketName(TesseraError):
+    default_message = "The specified bucket is not valid."
+
+
+class InvalidObjectName(TesseraError):
+    default_message = "The specified object name is not valid."
+
+
+class KeyTooLong(TesseraError):
+    default_message = "The object key is longer than 1023 bytes."
+
+
+# --- things that do not exist, or already do -----------------------------------------
+
+class NoSuchBucket(TesseraError):
+    default_message = "The specified bucket does not exist."
+
+
+class NoSuchKey(TesseraError):
+    default_message = "The specified key does not exist."
+
+
+class NoSuchUpload(TesseraError):
+    default_message = (
+        "The specified upload does not exist. The upload ID may be invalid, "
+        "or the upload may have been aborted or completed."
+    )
+
+
+class BucketAlreadyExists(TesseraError):
+    default_message = "The requested bucket name is not available."
+
+
+class BucketNotEmpty(TesseraError):
+    default_message = "The bucket you tried to delete is not empty."
+
+
+class FileAlreadyExists(TesseraError):
+    default_message = "The object already exists and x-oss-forbid-overwrite is true."
+
+
+# --- request content ------------------------------------------------------------------
+
+class InvalidArgument(TesseraError):
+    """A parameter or header has a value Tessera cannot accept (details name it)."""
+
+    default_message = "Invalid argument."
+
+    def __init__(self, message: str | None = None, *, name: str = "", value: str = "") -> None:
+        details = {}
+        if name:
+            details["ArgumentName"] = name
+            details["ArgumentValue"] = value
+        super().__init__(message, **details)
+
+
+class MalformedXML(TesseraError):
+    default_message = "The XML you provided was not well-formed or did not validate."
+
+
+class InvalidDigest(TesseraError):
+    default_message = "The Content-MD5 you specified did not match what was received."
+
+
+class IncompleteBody(TesseraError):
+    default_message = "You did not provide the number of bytes specified by the Content-Length."
+
+
+class EntityTooLarge(TesseraError):
+    default_message = "Your proposed upload exceeds the maximum allowed size."
+
+
+class MissingContentLength(TesseraError):
+    default_message = "You must provide the Content-Length HTTP header."
+
+
+# --- multipart completion ---------------------------------------------------------------
+
+class InvalidPart(TesseraError):
+    default_message = (
+        "One or more of the specified parts could not be found or the specified "
+        "entity tag might not have matched the part's entity tag."
+    )
+
+
+class InvalidPartOrder(TesseraError):
+    default_message = "The list of parts was not in ascending order."
+
+
+class EntityTooSmall(TesseraError):
+    default_message = "Your proposed upload is smaller than the minimum allowed size."
+
+
+# --- reads ------------------------------------------------------------------------------
+
+class PreconditionFailed(TesseraError):
+    default_message = "At least one of the preconditions you specified did not hold."
+
+
+class NotModified(TesseraError):
+    default_message = "Not Modified"
+
+
+class InvalidRange(TesseraError):
+    default_message = "The requested range cannot be satisfied."
+
+
+# --- server side ------------------------------------------------------------------------
+
+class InternalError(TesseraError):
+    default_message = "We encountered an internal error. Please try again."

@@ -1,0 +1,260 @@
+"""Object operations: put, read, copy, delete, list.
+
+Every write follows one path: record a pending blob → stream it to disk → one transaction that
+installs the object and releases whatever it replaced → unlink the released blobs.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tessera.blobs.segments import Segment, slice_segments
+from tessera.blobs.store import WrittenBlob
+from tessera.core import conditions
+from tessera.core.errors import (
+    FileAlreadyExists,
+    InternalError,
+    InvalidArgument,
+    NoSuchBucket,
+    NoSuchKey,
+)
+from tessera.core.listing import list_page
+from tessera.core.models import MAX_PUT_SIZE, Bucket, ObjectAttributes, ObjectInfo, Page
+from tessera.core.names import check_key, check_storage_class
+from tessera.core.storage import Storage
+from tessera.meta import blobs as blob_rows
+from tessera.meta import buckets as bucket_rows
+from tessera.meta import objects as object_rows
+from tessera.meta import records
+from tessera.meta import uploads as upload_rows
+from tessera.meta.ranges import Bound
+
+
+@dataclass(frozen=True)
+class OpenObject:
+    """An object and the files that hold its bytes, in order."""
+
+    info: ObjectInfo
+    pieces: list[tuple[Path, int]]
+
+    def segments(self, start: int, end: int) -> list[Segment]:
+        """The bytes [start, end] (inclusive) as file segments; none when end < start."""
+        return slice_segments(self.pieces, start, end) if end >= start else []
+
+
+def resolve_attributes(bucket: Bucket, attrs: ObjectAttributes) -> ObjectAttributes:
+    storage_class = check_storage_class(attrs.storage_class) if attrs.storage_class else bucket.storage_class
+    return dataclasses.replace(attrs, storage_class=storage_class)
+
+
+async def find_bucket(storage: Storage, name: str) -> Bucket:
+    async with storage.db.read() as conn:
+        bucket = await bucket_rows.find(conn, name)
+    if bucket is None:
+        raise NoSuchBucket(BucketName=name)
+    return bucket
+
+
+async def install_object(conn: AsyncConnection, storage: Storage, bucket: Bucket, info: ObjectInfo, *,
+                         forbid_overwrite: bool = False) -> list[str]:
+    """Make ``info`` the object at its key; returns the blob IDs the old object owned.
+
+    Runs inside the caller's write transaction. On PostgreSQL two writers may both find no
+    row; the loser of the insert retries and then finds (and waits for) the winner's row.
+    """
+    key, values = info.key, records.object_columns(info)
+    for _ in range(8):
+        old = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+        if old is not None:
+            if forbid_overwrite:
+                raise FileAlreadyExists(Key=key)
+            await object_rows.replace(conn, bucket.bucket_id, key, values)
+            return await _release_data(conn, old)
+        if await object_rows.insert_if_absent(conn, storage.db.insert, {"bucket_id": bucket.bucket_id,
+                                                                            "key": key, **values}):
+            return []
+    raise InternalError("The object was being replaced by too many concurrent writers; retry.")
+
+
+async def _release_data(conn: AsyncConnection, info: ObjectInfo) -> list[str]:
+    """Disown the blobs of an object that is being replaced or deleted."""
+    released: list[str] = []
+    if info.blob_id:
+        released.append(info.blob_id)
+    if info.upload_id:
+        released.extend(await upload_rows.delete(conn, info.upload_id))
+    await blob_rows.release(conn, released)
+    return released
+
+
+async def _commit_single_blob(storage: Storage, bucket_name: str, key: str, blob_id: str, written: WrittenBlob,
+                              attrs: ObjectAttributes, *, forbid_overwrite: bool) -> ObjectInfo:
+    """Install a freshly written blob as the whole object, in one transaction."""
+    released: list[str] = []
+    try:
+        async with storage.db.write() as conn:
+            bucket = await bucket_rows.find(conn, bucket_name, lock="share")
+            if bucket is None:
+                raise NoSuchBucket(BucketName=bucket_name)
+            info = ObjectInfo(
+                bucket=bucket.name,
+                key=key,
+                size=written.size,
+                etag=written.md5.hex().upper(),
+                crc64=str(written.crc64),
+                content_md5=base64.b64encode(written.md5).decode(),
+                attributes=resolve_attributes(bucket, attrs),
+                object_type="Normal",
+                last_modified_ms=storage.clock(),
+                blob_id=blob_id,
+                upload_id=None,
+            )
+            released = await install_object(conn, storage, bucket, info, forbid_overwrite=forbid_overwrite)
+            if not await blob_rows.claim(conn, blob_id, written.size):
+                raise InternalError("The upload took too long and its data was reclaimed; retry.")
+    except BaseException:
+        await storage.discard(blob_id)
+        raise
+    await storage.free(released)
+    return info
+
+
+async def put_object(storage: Storage, bucket_name: str, key: str, body: AsyncIterator[bytes], *,
+                     size: int | None, content_md5: bytes | None, attrs: ObjectAttributes,
+                     forbid_overwrite: bool = False) -> ObjectInfo:
+    check_key(key)
+    bucket = await find_bucket(storage, bucket_name)
+    resolve_attributes(bucket, attrs)  # reject a bad storage class before reading the body
+    if forbid_overwrite:
+        async with storage.db.read() as conn:
+            if await object_rows.find(conn, bucket.bucket_id, bucket.name, key):
+                raise FileAlreadyExists(Key=key)
+    blob_id = await storage.pending_blob()
+    try:
+        written = await storage.blobs.write(
+            blob_id, body, expected_size=size, expected_md5=content_md5, max_size=MAX_PUT_SIZE
+        )
+    except BaseException:
+        await storage.discard(blob_id)
+        raise
+    return await _commit_single_blob(storage, bucket_name, key, blob_id, written, attrs,
+                                     forbid_overwrite=forbid_overwrite)
+
+
+async def open_object(storage: Storage, bucket_name: str, key: str) -> OpenObject:
+    check_key(key)
+    async with storage.db.read() as conn:
+        bucket = await bucket_rows.find(conn, bucket_name)
+        if bucket is None:
+            raise NoSuchBucket(BucketName=bucket_name)
+        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key)
+        if info is None:
+            raise NoSuchKey(Key=key)
+        if info.upload_id:
+            parts = await object_rows.parts_of(conn, info.upload_id)
+            pieces = [(storage.blobs.path(p.blob_id), p.size) for p in parts]
+        else:
+            assert info.blob_id is not None
+            pieces = [(storage.blobs.path(info.blob_id), info.size)]
+    return OpenObject(info, pieces)
+
+
+async def copy_object(storage: Storage, source_bucket: str, source_key: str, bucket_name: str, key: str, *,
+                      source_conditions: conditions.Preconditions, replace_attrs: ObjectAttributes | None,
+                      forbid_overwrite: bool = False) -> ObjectInfo:
+    """Copy an object; ``replace_attrs`` None keeps the source's metadata (COPY directive)."""
+    check_key(key)
+    await find_bucket(storage, bucket_name)
+    source = await open_object(storage, source_bucket, source_key)
+    conditions.check(source.info, source_conditions, for_copy=True)
+    same_object = (source_bucket, source_key) == (bucket_name, key)
+    if same_object and replace_attrs is None:
+        raise InvalidArgument(
+            "This copy request is illegal because it is trying to copy an object to itself "
+            "without changing the object's metadata.",
+            name="x-oss-metadata-directive", value="COPY",
+        )
+    attrs = replace_attrs if replace_attrs is not None else source.info.attributes
+    if same_object:
+        return await _replace_metadata(storage, bucket_name, key, source.info, attrs)
+    blob_id = await storage.pending_blob()
+    try:
+        written = await storage.blobs.write_from(blob_id, source.segments(0, source.info.size - 1))
+    except BaseException:
+        await storage.discard(blob_id)
+        raise
+    return await _commit_single_blob(storage, bucket_name, key, blob_id, written, attrs,
+                                     forbid_overwrite=forbid_overwrite)
+
+
+async def _replace_metadata(storage: Storage, bucket_name: str, key: str, expected: ObjectInfo,
+                            attrs: ObjectAttributes) -> ObjectInfo:
+    """Self-copy with REPLACE: the bytes stay where they are, only metadata changes."""
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.find(conn, bucket_name, lock="share")
+        if bucket is None:
+            raise NoSuchBucket(BucketName=bucket_name)
+        current = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+        if current is None or current.etag != expected.etag:
+            raise NoSuchKey("The object changed while it was being copied; retry.", Key=key)
+        attrs = resolve_attributes(bucket, attrs)
+        values = {**records.attribute_columns(attrs), "last_modified_ms": storage.clock()}
+        await object_rows.replace(conn, bucket.bucket_id, key, values)
+        updated = await object_rows.find(conn, bucket.bucket_id, bucket.name, key)
+    assert updated is not None
+    return updated
+
+
+async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:
+    """Delete an object; True when it existed. A missing key is not an error."""
+    check_key(key)
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.find(conn, bucket_name, lock="share")
+        if bucket is None:
+            raise NoSuchBucket(BucketName=bucket_name)
+        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+        if info is None:
+            return False
+        await object_rows.delete(conn, bucket.bucket_id, key)
+        released = await _release_data(conn, info)
+    await storage.free(released)
+    return True
+
+
+async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) -> list[str]:
+    """Delete many objects in one transaction; returns the keys (all of them, as OSS does)."""
+    for key in keys:
+        check_key(key)
+    released: list[str] = []
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.find(conn, bucket_name, lock="share")
+        if bucket is None:
+            raise NoSuchBucket(BucketName=bucket_name)
+        for key in keys:
+            info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+            if info is not None:
+                await object_rows.delete(conn, bucket.bucket_id, key)
+                released.extend(await _release_data(conn, info))
+    await storage.free(released)
+    return keys
+
+
+async def list_objects(storage: Storage, bucket_name: str, *, prefix: str, delimiter: str, after: str,
+                       max_keys: int) -> Page[ObjectInfo]:
+    async with storage.db.read() as conn:
+        bucket = await bucket_rows.find(conn, bucket_name)
+        if bucket is None:
+            raise NoSuchBucket(BucketName=bucket_name)
+
+        async def fetch(bound: Bound, limit: int) -> list[ObjectInfo]:
+            return await object_rows.page(conn, bucket.bucket_id, bucket.name, prefix=prefix, start=bound,
+                                          limit=limit)
+
+        return await list_page(fetch, lambda o: o.key, prefix=prefix, delimiter=delimiter,
+                               start=Bound(after), max_items=max_keys)

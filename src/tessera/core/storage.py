@@ -1,0 +1,52 @@
+"""The storage context every operation works in: metadata, blobs, a clock."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from tessera.blobs.store import BlobStore
+from tessera.core.clock import now_ms
+from tessera.meta import blobs as blob_rows
+from tessera.meta.database import Database
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Storage:
+    db: Database
+    blobs: BlobStore
+    region: str = "cn-hangzhou"
+    clock: Callable[[], int] = field(default=now_ms)
+
+    async def pending_blob(self) -> str:
+        """Record a blob about to be written; the row exists before the file does."""
+        blob_id = self.blobs.new_blob_id()
+        async with self.db.write() as conn:
+            await blob_rows.add_pending(conn, blob_id, self.clock())
+        return blob_id
+
+    async def free(self, blob_ids: Iterable[str]) -> None:
+        """Unlink released blobs now, then forget their rows.
+
+        Called after the transaction that released them committed. If this process dies in
+        between, the rows stay 'garbage' and the collector finishes the job.
+        """
+        ids = list(blob_ids)
+        if not ids:
+            return
+        for blob_id in ids:
+            self.blobs.delete(blob_id)
+        async with self.db.write() as conn:
+            await blob_rows.forget(conn, ids)
+
+    async def discard(self, blob_id: str) -> None:
+        """Give up a pending blob whose write failed or lost its owner."""
+        try:
+            async with self.db.write() as conn:
+                await blob_rows.release(conn, [blob_id])
+            await self.free([blob_id])
+        except Exception:  # the collector will find the pending row later
+            log.exception("could not discard blob %s; the collector will reclaim it", blob_id)
