@@ -1,0 +1,220 @@
+"""Blob files: streamed to disk while hashed, made durable, then renamed into place.
+
+A write never holds a body in memory: incoming chunks are gathered into batches of about
+1 MiB and handed to a worker thread that updates MD5 and CRC-64 and writes them, while the
+event loop already receives the next batch. A failed write leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import secrets
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator, Iterator
+
+from tessera.blobs.checksums import crc64
+from tessera.blobs.segments import Segment
+from tessera.core.errors import EntityTooLarge, IncompleteBody, InvalidDigest, TesseraError
+
+BATCH_BYTES = 1024 * 1024
+COPY_CHUNK = 4 * 1024 * 1024
+
+# Hashing and writing release the GIL; a few threads keep every core busy with uploads.
+_io_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tessera-blob-io")
+
+
+@dataclass(frozen=True)
+class WrittenBlob:
+    size: int
+    md5: bytes
+    crc64: int
+
+
+class _Sink:
+    """An open temporary file and the running digests of what went into it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        self.md5 = hashlib.md5()
+        self.crc = 0
+        self.size = 0
+
+    def consume(self, chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            self.md5.update(chunk)
+            self.crc = crc64(chunk, self.crc)
+        written = os.writev(self.fd, chunks)
+        total = sum(len(c) for c in chunks)
+        while written < total:  # short writes are rare, but possible
+            rest = b"".join(chunks)[written:]
+            written += os.write(self.fd, rest)
+        self.size += total
+
+    def seal(self) -> None:
+        os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = -1
+
+    def discard(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        self.path.unlink(missing_ok=True)
+
+    def result(self) -> WrittenBlob:
+        return WrittenBlob(self.size, self.md5.digest(), self.crc)
+
+
+class BlobStore:
+    """Blob files under ``root/blobs``, temporary files under ``root/tmp`` (same filesystem)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blob_dir = root / "blobs"
+        self.tmp_dir = root / "tmp"
+        self.blob_dir.mkdir(parents=True, exist_ok=True)
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def new_blob_id() -> str:
+        return secrets.token_hex(16)
+
+    def path(self, blob_id: str) -> Path:
+        return self.blob_dir / blob_id[:2] / blob_id[2:4] / blob_id
+
+    async def write(self, blob_id: str, body: AsyncIterator[bytes], *, expected_size: int | None,
+                    expected_md5: bytes | None = None, max_size: int | None = None) -> WrittenBlob:
+        """Stream ``body`` into the blob ``blob_id``.
+
+        Raises IncompleteBody when the body is shorter or longer than ``expected_size`` (or the
+        client went away), EntityTooLarge past ``max_size``, InvalidDigest when the MD5 differs.
+        """
+        if max_size is not None and expected_size is not None and expected_size > max_size:
+            raise EntityTooLarge(f"The body is {expected_size} bytes; at most {max_size} are allowed.")
+        loop = asyncio.get_running_loop()
+        sink = self._open_sink(blob_id)
+        in_flight: asyncio.Future[None] | None = None
+        try:
+            batch: list[bytes] = []
+            batched = received = 0
+            async for chunk in _guarded(body):
+                received += len(chunk)
+                if max_size is not None and received > max_size:
+                    raise EntityTooLarge(f"The body is larger than {max_size} bytes.")
+                if expected_size is not None and received > expected_size:
+                    raise IncompleteBody(f"The body is longer than the Content-Length of {expected_size}.")
+                batch.append(chunk)
+                batched += len(chunk)
+                if batched >= BATCH_BYTES:
+                    if in_flight is not None:
+                        await in_flight
+                    in_flight = loop.run_in_executor(_io_threads, sink.consume, batch)
+                    batch, batched = [], 0
+            if in_flight is not None:
+                await in_flight
+                in_flight = None
+            if expected_size is not None and received < expected_size:
+                raise IncompleteBody(
+                    f"The body ended after {received} of the {expected_size} bytes its Content-Length announced."
+                )
+            if batch:
+                await loop.run_in_executor(_io_threads, sink.consume, batch)
+            if expected_md5 is not None and sink.md5.digest() != expected_md5:
+                raise InvalidDigest()
+            await loop.run_in_executor(_io_threads, self._install, sink, blob_id)
+            return sink.result()
+        except BaseException:
+            if in_flight is not None:  # never close the file under a thread still writing it
+                await asyncio.gather(in_flight, return_exceptions=True)
+            sink.discard()
+            raise
+
+    async def write_from(self, blob_id: str, segments: list[Segment]) -> WrittenBlob:
+        """A new blob holding the bytes of ``segments`` (server-side copy)."""
+        loop = asyncio.get_running_loop()
+        sink = self._open_sink(blob_id)
+        try:
+            await loop.run_in_executor(_io_threads, self._copy_into, sink, segments)
+            await loop.run_in_executor(_io_threads, self._install, sink, blob_id)
+            return sink.result()
+        except BaseException:
+            sink.discard()
+            raise
+
+    def delete(self, blob_id: str) -> None:
+        self.path(blob_id).unlink(missing_ok=True)
+
+    def blob_files(self) -> Iterator[tuple[str, float]]:
+        """(blob_id, mtime) of every blob file, for the collector and fsck."""
+        for first in self.blob_dir.iterdir():
+            for second in first.iterdir():
+                for entry in os.scandir(second):
+                    try:
+                        yield entry.name, entry.stat().st_mtime
+                    except FileNotFoundError:
+                        continue
+
+    def sweep_tmp(self, older_than_seconds: float) -> int:
+        """Remove temporary files older than the grace period (left by a crashed process)."""
+        cutoff = time.time() - older_than_seconds
+        removed = 0
+        for entry in os.scandir(self.tmp_dir):
+            try:
+                if entry.stat().st_mtime <= cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+        return removed
+
+    # --- inside the worker threads -------------------------------------------------------
+
+    def _open_sink(self, blob_id: str) -> _Sink:
+        return _Sink(self.tmp_dir / f"{blob_id}.{secrets.token_hex(4)}.tmp")
+
+    def _install(self, sink: _Sink, blob_id: str) -> None:
+        """fsync the data, rename it into place, fsync the directory: durable before visible."""
+        sink.seal()
+        final = self.path(blob_id)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(sink.path, final)
+        directory = os.open(final.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    @staticmethod
+    def _copy_into(sink: _Sink, segments: list[Segment]) -> None:
+        for segment in segments:
+            with open(segment.path, "rb") as source:
+                source.seek(segment.offset)
+                remaining = segment.length
+                while remaining > 0:
+                    chunk = source.read(min(COPY_CHUNK, remaining))
+                    if not chunk:
+                        raise TesseraError(f"Blob {segment.path.name} is shorter than its metadata says.")
+                    sink.consume([chunk])
+                    remaining -= len(chunk)
+
+
+async def _guarded(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """The body's chunks; a connection that breaks mid-body becomes IncompleteBody."""
+    iterator = body.__aiter__()
+    while True:
+        try:
+            chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except TesseraError:
+            raise
+        except Exception as error:  # the client hung up, or sent a broken chunked encoding
+            raise IncompleteBody(f"The request body could not be read to its end ({error}).") from error
+        if chunk:
+            yield chunk

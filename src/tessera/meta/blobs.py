@@ -1,0 +1,88 @@
+"""Blob ownership rows: pending → live → garbage, changed in the owner's own transaction."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tessera.meta.schema import blobs, objects, parts
+
+PENDING, LIVE, GARBAGE = "pending", "live", "garbage"
+
+
+async def add_pending(conn: AsyncConnection, blob_id: str, now_ms: int) -> None:
+    await conn.execute(sa.insert(blobs).values(blob_id=blob_id, state=PENDING, size=0, created_ms=now_ms))
+
+
+async def claim(conn: AsyncConnection, blob_id: str, size: int) -> bool:
+    """pending → live. False when a collector already reclaimed the blob (the write lost)."""
+    result = await conn.execute(
+        sa.update(blobs)
+        .where(blobs.c.blob_id == blob_id, blobs.c.state == PENDING)
+        .values(state=LIVE, size=size)
+    )
+    return result.rowcount == 1
+
+
+async def release(conn: AsyncConnection, blob_ids: Iterable[str]) -> None:
+    """Mark blobs garbage: nothing owns them any more."""
+    ids = list(blob_ids)
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            sa.update(blobs).where(blobs.c.blob_id.in_(ids[start : start + 500])).values(state=GARBAGE)
+        )
+
+
+async def forget(conn: AsyncConnection, blob_ids: Iterable[str]) -> None:
+    """Drop the rows of garbage blobs whose files are gone."""
+    ids = list(blob_ids)
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            sa.delete(blobs).where(blobs.c.blob_id.in_(ids[start : start + 500]), blobs.c.state == GARBAGE)
+        )
+
+
+async def reclaim_stale_pending(conn: AsyncConnection, older_than_ms: int) -> list[str]:
+    """pending → garbage for writes that never finished (their writer died or gave up).
+
+    One conditional UPDATE, so a writer that claims its blob at the same moment either wins
+    (the blob stays live) or finds its claim refused — never both.
+    """
+    rows = await conn.execute(
+        sa.update(blobs)
+        .where(blobs.c.state == PENDING, blobs.c.created_ms < older_than_ms)
+        .values(state=GARBAGE)
+        .returning(blobs.c.blob_id)
+    )
+    return [r.blob_id for r in rows]
+
+
+async def garbage(conn: AsyncConnection, limit: int = 1000) -> list[str]:
+    rows = await conn.execute(sa.select(blobs.c.blob_id).where(blobs.c.state == GARBAGE).limit(limit))
+    return [r.blob_id for r in rows]
+
+
+async def known(conn: AsyncConnection, blob_ids: Iterable[str]) -> set[str]:
+    """Which of these blob IDs have a row (in any state)."""
+    ids = list(blob_ids)
+    found: set[str] = set()
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(sa.select(blobs.c.blob_id).where(blobs.c.blob_id.in_(ids[start : start + 500])))
+        found.update(r.blob_id for r in rows)
+    return found
+
+
+async def live_references(conn: AsyncConnection) -> dict[str, int]:
+    """blob_id → size of every blob that an object or a part refers to."""
+    referenced: dict[str, int] = {}
+    for row in await conn.execute(sa.select(objects.c.blob_id, objects.c.size).where(objects.c.blob_id.is_not(None))):
+        referenced[row.blob_id] = row.size
+    for row in await conn.execute(sa.select(parts.c.blob_id, parts.c.size)):
+        referenced[row.blob_id] = row.size
+    return referenced
+
+
+async def states(conn: AsyncConnection) -> dict[str, str]:
+    return {r.blob_id: r.state for r in await conn.execute(sa.select(blobs.c.blob_id, blobs.c.state))}

@@ -1,0 +1,67 @@
+"""Bucket rows."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from tessera.core.models import Bucket
+from tessera.meta import records
+from tessera.meta.schema import buckets, objects, uploads
+
+
+async def find(conn: AsyncConnection, name: str, *, lock: str | None = None) -> Bucket | None:
+    """The bucket called ``name``; ``lock`` is None, "share" (writers inside it) or "update"."""
+    query = sa.select(buckets).where(buckets.c.name == name)
+    if lock == "share":
+        query = query.with_for_update(read=True)
+    elif lock == "update":
+        query = query.with_for_update()
+    row = (await conn.execute(query)).first()
+    return records.bucket(row) if row else None
+
+
+async def insert(conn: AsyncConnection, name: str, *, created_ms: int, storage_class: str, acl: str,
+                 data_redundancy: str, owner: str) -> bool:
+    """False when the name is taken."""
+    exists = (await conn.execute(sa.select(buckets.c.bucket_id).where(buckets.c.name == name))).first()
+    if exists:
+        return False
+    await conn.execute(
+        sa.insert(buckets).values(
+            name=name, created_ms=created_ms, storage_class=storage_class, acl=acl,
+            data_redundancy=data_redundancy, owner=owner,
+        )
+    )
+    return True
+
+
+async def set_acl(conn: AsyncConnection, bucket_id: int, acl: str) -> None:
+    await conn.execute(sa.update(buckets).where(buckets.c.bucket_id == bucket_id).values(acl=acl))
+
+
+async def list_all(conn: AsyncConnection, *, prefix: str, marker: str, limit: int) -> list[Bucket]:
+    query = sa.select(buckets).where(buckets.c.name > marker).order_by(buckets.c.name).limit(limit)
+    if prefix:
+        query = query.where(buckets.c.name.startswith(prefix, autoescape=True))
+    return [records.bucket(r) for r in await conn.execute(query)]
+
+
+async def contents(conn: AsyncConnection, bucket_id: int) -> tuple[int, int]:
+    """(objects, in-progress uploads) in the bucket; objects counted up to 1 only."""
+    has_object = (
+        await conn.execute(sa.select(objects.c.key).where(objects.c.bucket_id == bucket_id).limit(1))
+    ).first()
+    active = (
+        await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(uploads)
+            .where(uploads.c.bucket_id == bucket_id, uploads.c.state == "active")
+        )
+    ).scalar_one()
+    return (1 if has_object else 0), active
+
+
+async def delete(conn: AsyncConnection, bucket_id: int) -> None:
+    await conn.execute(sa.delete(uploads).where(uploads.c.bucket_id == bucket_id))
+    await conn.execute(sa.delete(buckets).where(buckets.c.bucket_id == bucket_id))

@@ -1,0 +1,80 @@
+"""The metadata database: one async engine, read and write transactions.
+
+SQLite runs in WAL mode and takes its write lock at BEGIN (``BEGIN IMMEDIATE``), so two
+writers never deadlock upgrading a read lock; PostgreSQL relies on row locks taken with
+``SELECT … FOR UPDATE`` by the repository functions (rendered as nothing on SQLite, where the
+write lock already serialises writers).
+"""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import AsyncIterator
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The embedded default: a SQLite file inside the data directory."""
+    return f"sqlite+aiosqlite:///{data_dir / 'metadata.sqlite3'}"
+
+
+class Database:
+    """Owns the engine; hands out transactions."""
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+            _configure_sqlite(self.engine)
+        else:
+            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=4)
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction (a consistent snapshot on both engines)."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(tessera_begin="BEGIN")
+            async with conn.begin():
+                yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A read-write transaction, committed when the block exits without error."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(tessera_begin="BEGIN IMMEDIATE")
+            async with conn.begin():
+                yield conn
+
+    def insert(self, table: sa.Table):
+        """A dialect insert, so callers can use ``on_conflict_do_nothing``."""
+        return sqlite.insert(table) if self.is_sqlite else postgresql.insert(table)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # Take transaction control away from the driver, so BEGIN is ours to write.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(conn) -> None:  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql(conn.get_execution_options().get("tessera_begin", "BEGIN"))

@@ -1,0 +1,114 @@
+"""The metadata schema, one definition for SQLite and PostgreSQL.
+
+Times are integer milliseconds since the epoch (exact, portable, cheap to compare). Keys use
+byte order everywhere: SQLite compares TEXT with memcmp, PostgreSQL is told ``COLLATE "C"``,
+so listings come out in the UTF-8 byte order OSS uses.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# Object keys and prefixes compare as bytes on both engines.
+KeyText = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+Millis = sa.BigInteger
+
+access_keys = sa.Table(
+    "access_keys",
+    metadata,
+    sa.Column("access_key_id", sa.String(64), primary_key=True),
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("created_ms", Millis, nullable=False),
+    sa.Column("is_root", sa.Boolean, nullable=False, default=False),
+)
+
+buckets = sa.Table(
+    "buckets",
+    metadata,
+    sa.Column("bucket_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(63), nullable=False, unique=True),
+    sa.Column("created_ms", Millis, nullable=False),
+    sa.Column("storage_class", sa.String(32), nullable=False),
+    sa.Column("acl", sa.String(32), nullable=False),
+    sa.Column("data_redundancy", sa.String(8), nullable=False),
+    sa.Column("owner", sa.String(64), nullable=False),
+)
+
+# Every blob file on disk has a row here from before the file exists until after it is gone.
+# state: pending (being written, owned by the request writing it), live (owned by a part or an
+# object), garbage (owner released it; the file may be unlinked). The state changes in the same
+# transaction as the ownership it reflects, so a collector can never free owned bytes.
+blobs = sa.Table(
+    "blobs",
+    metadata,
+    sa.Column("blob_id", sa.String(32), primary_key=True),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False, default=0),
+    sa.Column("created_ms", Millis, nullable=False),
+    sa.Index("ix_blobs_state_created", "state", "created_ms"),
+)
+
+objects = sa.Table(
+    "objects",
+    metadata,
+    sa.Column("bucket_id", sa.Integer, sa.ForeignKey("buckets.bucket_id"), primary_key=True),
+    sa.Column("key", KeyText, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("etag", sa.String(48), nullable=False),
+    sa.Column("crc64", sa.String(20), nullable=False),
+    sa.Column("content_md5", sa.String(24), nullable=True),
+    sa.Column("content_type", sa.String(255), nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("user_meta", sa.JSON, nullable=False),
+    sa.Column("storage_class", sa.String(32), nullable=False),
+    sa.Column("object_type", sa.String(16), nullable=False),
+    sa.Column("last_modified_ms", Millis, nullable=False),
+    # Exactly one of these holds the data: a single blob, or the parts of a completed upload.
+    sa.Column("blob_id", sa.String(32), nullable=True),
+    sa.Column("upload_id", sa.String(32), nullable=True),
+)
+
+# state: active (parts may be uploaded), completed (its parts now belong to the object of the
+# same upload_id; the row stays so a retried Complete gets the same answer).
+uploads = sa.Table(
+    "uploads",
+    metadata,
+    sa.Column("upload_id", sa.String(32), primary_key=True),
+    sa.Column("bucket_id", sa.Integer, sa.ForeignKey("buckets.bucket_id"), nullable=False),
+    sa.Column("key", KeyText, nullable=False),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("initiated_ms", Millis, nullable=False),
+    sa.Column("last_part_ms", Millis, nullable=True),
+    sa.Column("initiator", sa.String(64), nullable=False),
+    sa.Column("storage_class", sa.String(32), nullable=False),
+    sa.Column("content_type", sa.String(255), nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False),
+    sa.Column("user_meta", sa.JSON, nullable=False),
+    # Filled at completion, to answer a retried Complete identically.
+    sa.Column("completed_parts", sa.Text, nullable=True),
+    sa.Column("etag", sa.String(48), nullable=True),
+    sa.Column("crc64", sa.String(20), nullable=True),
+    sa.Column("size", sa.BigInteger, nullable=True),
+    sa.Index(
+        "ix_uploads_active_listing",
+        "bucket_id",
+        "key",
+        "upload_id",
+        sqlite_where=sa.text("state = 'active'"),
+        postgresql_where=sa.text("state = 'active'"),
+    ),
+)
+
+parts = sa.Table(
+    "parts",
+    metadata,
+    sa.Column("upload_id", sa.String(32), primary_key=True),
+    sa.Column("part_number", sa.Integer, primary_key=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("etag", sa.String(32), nullable=False),
+    sa.Column("crc64", sa.String(20), nullable=False),
+    sa.Column("blob_id", sa.String(32), nullable=False),
+    sa.Column("last_modified_ms", Millis, nullable=False),
+)
