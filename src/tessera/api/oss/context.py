@@ -1,0 +1,122 @@
+"""What a handler gets: an authenticated request, already routed, and ways to read it."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass
+from typing import AsyncIterator
+from xml.etree.ElementTree import Element
+
+from aiohttp import web
+
+from tessera.api.oss import wire
+from tessera.api.oss.target import Target
+from tessera.core.errors import EntityTooLarge, InvalidArgument, InvalidDigest
+from tessera.core.models import ObjectAttributes
+from tessera.core.storage import Storage
+
+# Headers stored with an object and sent back on GET/HEAD, as the client spelled them.
+STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Expires")
+META_PREFIX = "x-oss-meta-"
+
+
+@dataclass
+class OssRequest:
+    http: web.Request
+    target: Target
+    storage: Storage
+    access_key_id: str
+    request_id: str
+
+    @property
+    def bucket(self) -> str:
+        return self.target.bucket
+
+    @property
+    def key(self) -> str:
+        return self.target.key
+
+    def header(self, name: str) -> str | None:
+        return self.http.headers.get(name)
+
+    def flag(self, name: str) -> bool:
+        return (self.header(name) or "").strip().lower() == "true"
+
+    @property
+    def encode(self) -> wire.Encoder:
+        return wire.Encoder(self.target.get("encoding-type"))
+
+    # --- body -----------------------------------------------------------------------------
+
+    def body(self) -> AsyncIterator[bytes]:
+        return self.http.content.iter_any()
+
+    def content_length(self) -> int | None:
+        length = self.http.content_length
+        if length is not None and length < 0:
+            raise InvalidArgument("Content-Length must not be negative.", name="Content-Length", value=str(length))
+        return length
+
+    def content_md5(self) -> bytes | None:
+        value = self.header("Content-MD5")
+        if value is None:
+            return None
+        try:
+            digest = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            digest = b""
+        if len(digest) != 16:
+            raise InvalidDigest("The Content-MD5 you specified is not a valid base64 MD5 digest.",
+                                **{"Content-MD5": value})
+        return digest
+
+    async def read_small_body(self, limit: int = wire.MAX_XML_BODY) -> bytes:
+        """Read an XML body whole, refusing more than ``limit`` bytes; checks Content-MD5."""
+        chunks: list[bytes] = []
+        total = 0
+        async for chunk in self.body():
+            total += len(chunk)
+            if total > limit:
+                raise EntityTooLarge(f"The request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        expected = self.content_md5()
+        if expected is not None and hashlib.md5(body).digest() != expected:
+            raise InvalidDigest(**{"Content-MD5": self.header("Content-MD5") or ""})
+        return body
+
+    # --- parameters -----------------------------------------------------------------------
+
+    def int_param(self, name: str, *, default: int, low: int, high: int) -> int:
+        raw = self.target.get(name)
+        if raw == "":
+            return default
+        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+            raise InvalidArgument(f"{name} must be an integer between {low} and {high}.", name=name, value=raw)
+        return int(raw)
+
+    def object_attributes(self) -> ObjectAttributes:
+        headers = self.http.headers
+        meta = {
+            name[len(META_PREFIX):].lower(): value
+            for name, value in headers.items()
+            if name.lower().startswith(META_PREFIX)
+        }
+        return ObjectAttributes(
+            # oss2 sends no Content-Type when it cannot guess one (protocol reference §1.3).
+            content_type=headers.get("Content-Type") or "application/octet-stream",
+            storage_class=headers.get("x-oss-storage-class", ""),
+            headers={name: headers[name] for name in STORED_HEADERS if name in headers},
+            user_meta=meta,
+        )
+
+
+def xml_response(root: Element, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, body=wire.document(root), headers=headers,
+                        content_type="application/xml")
+
+
+def empty_response(*, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, headers=headers)

@@ -1,0 +1,60 @@
+"""Where a request points: bucket, key and query, read from the raw request target.
+
+The path is never normalised: ``a//b`` and ``../x`` are keys like any other. oss2 sends '/'
+in keys as ``%2F`` and v2 sends it literally, so the key is percent-decoded only after the
+bucket is split off; '+' in a path is a plus, not a space (protocol reference §1.1, §14.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote
+
+from tessera.core.errors import InvalidArgument, InvalidObjectName
+
+
+@dataclass(frozen=True)
+class Target:
+    bucket: str
+    key: str
+    query: list[tuple[str, str]]
+
+    def has(self, name: str) -> bool:
+        return any(k == name for k, _ in self.query)
+
+    def get(self, name: str, default: str = "") -> str:
+        """The first value of ``name``; an empty value counts as absent (oss2 sends ``prefix=``)."""
+        for k, v in self.query:
+            if k == name and v != "":
+                return v
+        return default
+
+
+def parse_target(raw_target: str, host: str, base_domain: str | None) -> Target:
+    path, _, query_string = raw_target.partition("?")
+    try:
+        query = parse_qsl(query_string, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidArgument("The query string is not valid UTF-8.") from None
+    path = path.removeprefix("/")
+    bucket = _virtual_host_bucket(host, base_domain)
+    if bucket is None:
+        raw_bucket, _, raw_key = path.partition("/")
+        bucket = unquote(raw_bucket)
+    else:
+        raw_key = path
+    try:
+        key = unquote(raw_key, errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidObjectName("The object key is not valid UTF-8.") from None
+    return Target(bucket, key, query)
+
+
+def _virtual_host_bucket(host: str, base_domain: str | None) -> str | None:
+    if not base_domain:
+        return None
+    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    suffix = "." + base_domain
+    if hostname.endswith(suffix) and len(hostname) > len(suffix):
+        return hostname[: -len(suffix)]
+    return None
