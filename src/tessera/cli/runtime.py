@@ -1,0 +1,31 @@
+"""Opening the server's storage from command-line options."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from tessera.blobs.store import BlobStore
+from tessera.core.storage import Storage
+from tessera.meta.database import Database, sqlite_url
+from tessera.meta.migrate import upgrade
+
+
+def metadata_url(args: argparse.Namespace) -> str:
+    return args.metadata_url or sqlite_url(Path(args.data_dir).resolve())
+
+
+def describe_url(url: str) -> str:
+    """The metadata URL with any password hidden, for printing."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+async def open_storage(args: argparse.Namespace, *, region: str = "cn-hangzhou", migrate: bool = True) -> Storage:
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(metadata_url(args))
+    if migrate:
+        await upgrade(db)
+    return Storage(db, BlobStore(data_dir), region=region)

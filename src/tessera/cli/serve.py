@@ -1,0 +1,123 @@
+"""``tessera serve``: run the server, in one process or in several over one socket."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+from typing import Any, Callable
+
+from aiohttp import web
+
+from tessera.api.server import ServerOptions, make_app
+from tessera.cli.runtime import describe_url, metadata_url, open_storage
+from tessera.core.access import ensure_root_key
+from tessera.core.collector import collect
+
+COLLECT_EVERY_SECONDS = 600
+
+
+def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    parser = commands.add_parser("serve", help="run the server (SQLite + ./tessera-data by default)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9000, help="port to listen on (default: 9000)")
+    storage_options(parser)
+    parser.add_argument("--region", default="cn-hangzhou", help="region for V4 signatures (default: cn-hangzhou)")
+    parser.add_argument("--domain", default=None,
+                        help="base domain for virtual-hosted requests (<bucket>.<domain>); path style always works")
+    parser.add_argument("--workers", type=int, default=1, help="server processes sharing the port (default: 1)")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_prepare(args))
+    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(1024)
+    sock.set_inheritable(True)
+    host, port = sock.getsockname()[:2]
+    print(f"Tessera listening on http://{host}:{port} "
+          f"(data: {os.path.abspath(args.data_dir)}, metadata: {describe_url(metadata_url(args))}, "
+          f"workers: {args.workers})", flush=True)
+    if args.workers <= 1:
+        _serve_worker(args, sock, 0)
+        return 0
+    return _supervise(args, sock)
+
+
+async def _prepare(args: argparse.Namespace) -> None:
+    """Migrate the metadata and make sure a key exists — once, before any worker starts."""
+    storage = await open_storage(args, region=args.region)
+    try:
+        bootstrap = await ensure_root_key(
+            storage, os.environ.get("OSS_ACCESS_KEY_ID"), os.environ.get("OSS_ACCESS_KEY_SECRET")
+        )
+    finally:
+        await storage.db.close()
+    if bootstrap.generated:
+        key = bootstrap.generated
+        print("Generated the root access key (shown only this once):", flush=True)
+        print(f"  OSS_ACCESS_KEY_ID={key.access_key_id}", flush=True)
+        print(f"  OSS_ACCESS_KEY_SECRET={key.secret}", flush=True)
+    elif bootstrap.imported:
+        print(f"Added access key {bootstrap.imported} from OSS_ACCESS_KEY_ID.", flush=True)
+
+
+def _supervise(args: argparse.Namespace, sock: socket.socket) -> int:
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_serve_worker, args=(args, sock, index), daemon=False)
+               for index in range(args.workers)]
+    for worker in workers:
+        worker.start()
+
+    def stop(signum: int, _frame: Any) -> None:
+        for worker in workers:
+            if worker.is_alive() and worker.pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(worker.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
+    return max((w.exitcode or 0 for w in workers), default=0)
+
+
+def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int) -> None:
+    async def build() -> web.Application:
+        storage = await open_storage(args, region=args.region, migrate=False)
+        app = make_app(storage, ServerOptions(region=args.region, base_domain=args.domain))
+
+        async def background(app: web.Application) -> Any:
+            task = asyncio.create_task(_collect_forever(storage)) if index == 0 else None
+            yield
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await storage.db.close()
+
+        app.cleanup_ctx.append(background)
+        return app
+
+    web.run_app(build(), sock=sock, print=None, access_log=None, handle_signals=True)
+    sys.stdout.flush()
+
+
+async def _collect_forever(storage: Any) -> None:
+    log = logging.getLogger("tessera.collector")
+    while True:
+        try:
+            await collect(storage)
+        except Exception:
+            log.exception("collector run failed; retrying later")
+        await asyncio.sleep(COLLECT_EVERY_SECONDS)
