@@ -1,0 +1,140 @@
+"""A real Tessera process for end-to-end tests: started on a free loopback port, killable."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+TEST_ACCESS_KEY_ID = "LTAItesseratests0000"
+TEST_ACCESS_KEY_SECRET = "tessera-test-secret-do-not-use"
+
+_running: set["TesseraServer"] = set()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TesseraServer:
+    """``python -m tessera serve`` on its own data directory (and, optionally, PostgreSQL)."""
+
+    def __init__(self, data_dir: Path, metadata_url: str | None = None, *, region: str = "cn-hangzhou",
+                 workers: int = 1, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        self.metadata_url = metadata_url
+        self.region = region
+        self.workers = workers
+        self.extra_args = extra_args
+        self.env = env or {}
+        self.access_key_id = TEST_ACCESS_KEY_ID
+        self.access_key_secret = TEST_ACCESS_KEY_SECRET
+        self.port = 0
+        self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", "tessera", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                   "--data-dir", str(self.data_dir), "--region", self.region, "--workers", str(self.workers)]
+        if self.metadata_url:
+            command += ["--metadata-url", self.metadata_url]
+        return command + list(self.extra_args)
+
+    def start(self) -> "TesseraServer":
+        if not self.port:
+            self.port = free_port()
+        env = {**os.environ, "OSS_ACCESS_KEY_ID": self.access_key_id,
+               "OSS_ACCESS_KEY_SECRET": self.access_key_secret, **self.env}
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                        start_new_session=True)
+        log.close()
+        _running.add(self)
+        self._wait_until_healthy()
+        return self
+
+    def _wait_until_healthy(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"tessera exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/-/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"tessera did not become healthy in {timeout}s:\n{self.log_tail()}")
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def _signal_group(self, signum: int) -> None:
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def stop(self) -> None:
+        """SIGTERM, a few seconds' grace, then SIGKILL."""
+        if self.process is None:
+            return
+        self._signal_group(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._signal_group(signal.SIGKILL)
+            self.process.wait()
+        self._signal_group(signal.SIGKILL)  # any worker left behind
+        self.process = None
+        _running.discard(self)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group at once: a crash, for crash tests."""
+        if self.process is None:
+            return
+        self._signal_group(signal.SIGKILL)
+        self.process.wait()
+        self.process = None
+        _running.discard(self)
+
+    def restart(self) -> None:
+        """Start again on the same data and the same port."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> "TesseraServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for server in list(_running):
+        server.kill()
