@@ -1,0 +1,333 @@
+"""Core benchmark: streaming throughput, Complete latency, list page latency, server memory.
+
+Prints one table from one run, with each throughput as a ratio of the tightest limit measured
+in the same run (this machine's fsync'd write rate, its single-core MD5 rate, and a minimal
+reference server that only receives a body, hashes it and writes it to a file).
+
+    .venv/bin/python bench/bench_core.py [--size-mib 1024] [--parts 10000] [--uploads 100000]
+
+Everything talks to 127.0.0.1 only and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import http.client
+import multiprocessing
+import os
+import re
+import socket
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support import raw  # noqa: E402
+from tests.support.server import TesseraServer  # noqa: E402
+
+MIB = 1024 * 1024
+PART = 100 * 1024
+
+
+# --- limits ------------------------------------------------------------------------------
+
+def fsync_write_rate(directory: Path, size: int) -> float:
+    block = os.urandom(4 * MIB)
+    path = directory / "fsync-probe"
+    started = time.perf_counter()
+    with open(path, "wb") as f:
+        for _ in range(size // len(block)):
+            f.write(block)
+        f.flush()
+        os.fsync(f.fileno())
+    elapsed = time.perf_counter() - started
+    path.unlink()
+    return size / elapsed
+
+
+def md5_rate(size: int) -> float:
+    block = os.urandom(4 * MIB)
+    digest = hashlib.md5()
+    started = time.perf_counter()
+    for _ in range(size // len(block)):
+        digest.update(block)
+    return size / (time.perf_counter() - started)
+
+
+def _reference_server(port_queue: multiprocessing.Queue, directory: str) -> None:
+    """The floor: receive a body, MD5 it, write it to a file, fsync — nothing else."""
+    from aiohttp import web
+
+    async def handle(request: web.Request) -> web.Response:
+        digest = hashlib.md5()
+        path = Path(directory) / "reference-body"
+        with open(path, "wb") as f:
+            async for chunk in request.content.iter_any():
+                digest.update(chunk)
+                f.write(chunk)
+            f.flush()
+            os.fsync(f.fileno())
+        return web.Response(headers={"ETag": digest.hexdigest()})
+
+    app = web.Application(client_max_size=1024**4)
+    app.router.add_route("PUT", "/{tail:.*}", handle)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port_queue.put(sock.getsockname()[1])
+    web.run_app(app, sock=sock, print=None, access_log=None)
+
+
+# --- raw HTTP client ---------------------------------------------------------------------
+
+def put_file(port: int, path: str, headers: dict[str, str], source: Path) -> tuple[int, float]:
+    """PUT a file with sendfile (the client costs next to nothing); returns (status, seconds)."""
+    size = source.stat().st_size
+    head = f"PUT {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {size}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", port)) as sock, open(source, "rb") as f:
+        started = time.perf_counter()
+        sock.sendall(head.encode())
+        sock.sendfile(f)
+        status = _read_response_status(sock)
+        return status, time.perf_counter() - started
+
+
+def _read_response_status(sock: socket.socket) -> int:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return int(data.split(b" ", 2)[1])
+
+
+def get_to_null(port: int, path: str, headers: dict[str, str]) -> tuple[int, int, float]:
+    """GET into a reused buffer; returns (status, bytes, seconds to the last byte)."""
+    head = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    buffer = bytearray(8 * MIB)
+    view = memoryview(buffer)
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * MIB)
+        started = time.perf_counter()
+        sock.sendall(head.encode())
+        received = sock.recv_into(view)
+        header_end = bytes(buffer[:received]).find(b"\r\n\r\n")
+        while header_end < 0:
+            received += sock.recv_into(view[received:])
+            header_end = bytes(buffer[:received]).find(b"\r\n\r\n")
+        head_text = bytes(buffer[:header_end]).decode("latin-1")
+        status = int(head_text.split(" ", 2)[1])
+        length = int(re.search(r"(?i)content-length: (\d+)", head_text).group(1))
+        body = received - header_end - 4
+        while body < length:
+            got = sock.recv_into(view)
+            if not got:
+                break
+            body += got
+        return status, body, time.perf_counter() - started
+
+
+def timed_request(server: TesseraServer, method: str, bucket: str, key: str = "", **kwargs) -> tuple[float, raw.RawResponse]:
+    started = time.perf_counter()
+    response = raw.request(server, method, bucket, key, **kwargs)
+    return time.perf_counter() - started, response
+
+
+def upload_id_of(response: raw.RawResponse) -> str:
+    return re.search(rb"<UploadId>([^<]+)</UploadId>", response.body).group(1).decode()
+
+
+def rss_kib(pid: int) -> int:
+    total = 0
+    for child in [pid, *_children(pid)]:
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except FileNotFoundError:
+            continue
+        total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1))
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak, self.running = pid, 0, True
+
+    def run(self) -> None:
+        while self.running:
+            self.peak = max(self.peak, rss_kib(self.pid))
+            time.sleep(0.01)
+
+
+# --- the measurements ----------------------------------------------------------------------
+
+def signed(server: TesseraServer, method: str, bucket: str, key: str, query: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    query = query or {}
+    return raw.path_of(bucket, key, query), raw.sign_headers(server, method, bucket, key, query, headers or {})
+
+
+def upload_parts(server: TesseraServer, bucket: str, key: str, upload_id: str, count: int, part: bytes,
+                 threads: int = 4) -> list[tuple[int, str]]:
+    def one(number: int) -> tuple[int, str]:
+        response = raw.request(server, "PUT", bucket, key, query={"partNumber": str(number), "uploadId": upload_id},
+                               body=part)
+        assert response.status == 200, response.body
+        return number, response.headers["ETag"]
+
+    with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+        return sorted(pool.map(one, range(1, count + 1)))
+
+
+def complete_body(parts: list[tuple[int, str]]) -> bytes:
+    inner = "".join(f"<Part><PartNumber>{n}</PartNumber><ETag>{e}</ETag></Part>" for n, e in parts)
+    return f"<CompleteMultipartUpload>{inner}</CompleteMultipartUpload>".encode()
+
+
+def measure_complete(server: TesseraServer, bucket: str, key: str, count: int, part: bytes) -> float:
+    upload_id = upload_id_of(raw.request(server, "POST", bucket, key, query={"uploads": ""}))
+    parts = upload_parts(server, bucket, key, upload_id, count, part)
+    elapsed, response = timed_request(server, "POST", bucket, key, query={"uploadId": upload_id},
+                                      body=complete_body(parts))
+    assert response.status == 200, response.body
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size-mib", type=int, default=1024, help="size of the big object (default 1024)")
+    parser.add_argument("--parts", type=int, default=10_000, help="parts for the Complete/ListParts runs")
+    parser.add_argument("--uploads", type=int, default=100_000, help="uploads for the ListMultipartUploads run")
+    parser.add_argument("--metadata-url", default=None, help="PostgreSQL URL (default: SQLite)")
+    args = parser.parse_args()
+    size = args.size_mib * MIB
+    rows: list[tuple[str, str, str]] = []
+
+    with tempfile.TemporaryDirectory(prefix="tessera-bench-", dir=os.environ.get("BENCH_DIR")) as scratch:
+        work = Path(scratch)
+        fsync_rate = fsync_write_rate(work, min(size, 1024 * MIB))
+        md5 = md5_rate(min(size, 1024 * MIB))
+        rows.append(("limit: fsync'd file write", f"{fsync_rate / MIB:,.0f} MiB/s", ""))
+        rows.append(("limit: MD5, one core", f"{md5 / MIB:,.0f} MiB/s", ""))
+
+        source = work / "source.bin"
+        with open(source, "wb") as f:
+            for _ in range(size // (4 * MIB)):
+                f.write(os.urandom(4 * MIB))
+
+        queue: multiprocessing.Queue = multiprocessing.Queue()
+        reference = multiprocessing.Process(target=_reference_server, args=(queue, scratch), daemon=True)
+        reference.start()
+        ref_port = queue.get(timeout=30)
+        time.sleep(0.2)
+        _, ref_seconds = put_file(ref_port, "/ref/body", {}, source)
+        ref_rate = size / ref_seconds
+        reference.terminate()
+        rows.append(("limit: reference server PUT", f"{ref_rate / MIB:,.0f} MiB/s",
+                     f"{ref_rate / min(fsync_rate, md5):.2f} of fsync/MD5 floor"))
+        floor = min(fsync_rate, md5, ref_rate)
+
+        server = TesseraServer(work / "data", metadata_url=args.metadata_url, extra_args=("--log-level", "warning"))
+        server.start()
+        try:
+            port = int(server.endpoint.rsplit(":", 1)[1])
+            assert raw.request(server, "PUT", "bench").status == 200
+            sampler = RssSampler(server.pid)
+            rss_before = rss_kib(server.pid)
+            sampler.start()
+            path, headers = signed(server, "PUT", "bench", "big.bin")
+            status, seconds = put_file(port, path, headers, source)
+            assert status == 200
+            put_rate = size / seconds
+            rows.append(("PUT 1 object, one stream", f"{put_rate / MIB:,.0f} MiB/s",
+                         f"{put_rate / ref_rate:.0%} of reference server (target ≥ 90%)"))
+            path, headers = signed(server, "GET", "bench", "big.bin")
+            status, got, seconds = get_to_null(port, path, headers)
+            assert status == 200 and got == size
+            rows.append(("GET 1 object, one stream", f"{size / seconds / 1e9:,.2f} GB/s", "target ≥ 2.5 GB/s"))
+            sampler.running = False
+            sampler.join()
+            rows.append(("server RSS growth while streaming", f"{(sampler.peak - rss_before) / 1024:,.1f} MiB",
+                         "target ≤ 10 MiB"))
+
+            part_source = work / "part.bin"
+            part_size = max(size // 4, PART)
+            with open(part_source, "wb") as f:
+                f.write(source.read_bytes()[:part_size])
+            upload_id = upload_id_of(raw.request(server, "POST", "bench", "parallel", query={"uploads": ""}))
+
+            def put_part(number: int) -> float:
+                p, h = signed(server, "PUT", "bench", "parallel", {"partNumber": str(number), "uploadId": upload_id})
+                status, secs = put_file(port, p, h, part_source)
+                assert status == 200
+                return secs
+
+            started = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(4) as pool:
+                list(pool.map(put_part, range(1, 5)))
+            parallel_rate = 4 * part_size / (time.perf_counter() - started)
+            rows.append(("UploadPart, 4 concurrent clients", f"{parallel_rate / MIB:,.0f} MiB/s",
+                         f"{parallel_rate / floor:.0%} of the tightest limit"))
+
+            tiny = os.urandom(PART)
+            elapsed = measure_complete(server, "bench", "many-parts", args.parts, tiny)
+            rows.append((f"Complete, {args.parts:,} parts", f"{elapsed * 1000:,.0f} ms", "target < 1 s"))
+            small = measure_complete(server, "bench", "flat-small", 20, tiny)
+            big_part = os.urandom(100 * MIB)
+            large = measure_complete(server, "bench", "flat-2gib", 20, big_part)
+            rows.append(("Complete, 20 parts × 100 KiB", f"{small * 1000:,.1f} ms", ""))
+            rows.append(("Complete, 20 parts × 100 MiB (2 GiB)", f"{large * 1000:,.1f} ms", "target ≤ 10 ms"))
+
+            upload_id = upload_id_of(raw.request(server, "POST", "bench", "listed", query={"uploads": ""}))
+            upload_parts(server, "bench", "listed", upload_id, args.parts, b"p")
+            timings = [timed_request(server, "GET", "bench", "listed",
+                                     query={"uploadId": upload_id, "max-parts": "1000",
+                                            "part-number-marker": str(marker)})[0]
+                       for marker in range(0, args.parts, 1000)]
+            rows.append((f"ListParts page of 1000 (of {args.parts:,})", f"{sorted(timings)[len(timings) // 2] * 1000:,.1f} ms",
+                         "median; target ≤ 30 ms"))
+
+            assert raw.request(server, "PUT", "uploads").status == 200
+
+            def initiate(i: int) -> None:
+                assert raw.request(server, "POST", "uploads", f"key-{i:07d}", query={"uploads": ""}).status == 200
+
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                list(pool.map(initiate, range(args.uploads)))
+            timings = []
+            marker = ""
+            for _ in range(10):
+                query = {"uploads": "", "max-uploads": "1000"}
+                if marker:
+                    query["key-marker"] = marker
+                elapsed, response = timed_request(server, "GET", "uploads", query=query)
+                timings.append(elapsed)
+                marker = re.search(rb"<NextKeyMarker>([^<]*)</NextKeyMarker>", response.body).group(1).decode()
+            rows.append((f"ListMultipartUploads page of 1000 (of {args.uploads:,})",
+                         f"{sorted(timings)[len(timings) // 2] * 1000:,.1f} ms", "median; target ≤ 30 ms"))
+        finally:
+            server.stop()
+
+    width = max(len(r[0]) for r in rows)
+    print(f"\n{'measure':<{width}}  {'value':>14}  note")
+    print(f"{'-' * width}  {'-' * 14}  {'-' * 40}")
+    for name, value, note in rows:
+        print(f"{name:<{width}}  {value:>14}  {note}")
+
+
+if __name__ == "__main__":
+    main()
