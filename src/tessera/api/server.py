@@ -9,6 +9,7 @@ can start with '-').
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -110,7 +111,8 @@ class Gateway:
         if http.path == "/-/health":
             async with self.storage.db.read() as conn:
                 await key_rows.has_root(conn)
-            return web.Response(text="ok\n")
+            # Which worker answered: lets an operator (and the tests) see every worker serving.
+            return web.Response(text="ok\n", headers={"X-Tessera-Worker": str(os.getpid())})
         return web.Response(status=404, text="Not found\n")
 
 

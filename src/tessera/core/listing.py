@@ -42,7 +42,7 @@ async def list_page(
     """One page of at most ``max_items`` entries and common prefixes after ``start``."""
     page: _Collector[T] = _Collector(max_items)
     bound = start if start.key >= prefix else Bound(prefix, None, inclusive=True)
-    batch_size = min(max_items + 1, 1000)
+    batch_size = max_items + 1  # one query fills a page and tells whether another follows
     truncated = False
     while not truncated:
         batch = await fetch(bound, batch_size)

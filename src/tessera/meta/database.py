@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -29,11 +30,13 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 8) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # Listing pages decode two JSON columns per row; orjson does it several times faster.
+        options = {"pool_size": pool_size, "json_deserializer": orjson.loads}
         if self.is_sqlite:
-            self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+            self.engine: AsyncEngine = create_async_engine(url, max_overflow=0, **options)
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=4)
+            self.engine = create_async_engine(url, max_overflow=4, **options)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

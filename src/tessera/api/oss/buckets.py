@@ -12,7 +12,7 @@ from tessera.core import buckets
 from tessera.core.models import Bucket
 
 
-def _owner(bucket_owner: str) -> wire.ET.Element:
+def _owner(bucket_owner: str) -> wire.Xml:
     return element("Owner", leaf("ID", bucket_owner), leaf("DisplayName", bucket_owner))
 
 
@@ -109,7 +109,7 @@ async def get_bucket_location(req: OssRequest) -> web.Response:
     return xml_response(element("LocationConstraint", text=f"oss-{req.storage.region}"))
 
 
-def _acl_document(bucket: Bucket) -> wire.ET.Element:
+def _acl_document(bucket: Bucket) -> wire.Xml:
     return element("AccessControlPolicy", _owner(bucket.owner), element("AccessControlList", leaf("Grant", bucket.acl)))
 
 

@@ -15,7 +15,7 @@ from tessera.core.errors import InvalidArgument
 from tessera.core.models import ObjectInfo, Page
 
 
-def _contents(info: ObjectInfo, encode: wire.Encoder, owner: str | None) -> wire.ET.Element:
+def _contents(info: ObjectInfo, encode: wire.Encoder, owner: str | None) -> wire.Xml:
     return element(
         "Contents",
         leaf("Key", encode(info.key)),
