@@ -125,6 +125,22 @@ def test_oversized_xml_is_refused(server: TesseraServer, bucket: oss2.Bucket) ->
     assert (response.status, response.code) == (400, "EntityTooLarge")
 
 
+@pytest.mark.parametrize("multipart", [False, True], ids=["object", "part"])
+def test_bodies_over_5_gib_are_refused_before_a_byte_is_read(server: TesseraServer, bucket: oss2.Bucket,
+                                                             multipart: bool) -> None:
+    before = raw.blob_files(server.data_dir)
+    query = {}
+    if multipart:
+        query = {"partNumber": "1", "uploadId": bucket.init_multipart_upload("huge").upload_id}
+    response = raw.declare_only(server, "PUT", bucket.bucket_name, "huge", declared=5 * 1024**3 + 1, query=query)
+    assert (response.status, response.code) == (400, "EntityTooLarge")
+    assert raw.settle(server.data_dir, before) == set()
+    if multipart:
+        assert bucket.list_parts("huge", query["uploadId"]).parts == []
+    else:
+        assert not bucket.object_exists("huge")
+
+
 def test_complete_all_with_a_body_is_refused(server: TesseraServer, bucket: oss2.Bucket) -> None:
     upload_id = bucket.init_multipart_upload("all").upload_id
     bucket.upload_part("all", upload_id, 1, b"part")

@@ -84,6 +84,20 @@ def send_truncated(server: TesseraServer, method: str, bucket: str, key: str, *,
         time.sleep(0.2)
 
 
+def declare_only(server: TesseraServer, method: str, bucket: str, key: str, *, declared: int,
+                 query: dict[str, str] | None = None) -> RawResponse:
+    """Declare a body of ``declared`` bytes, send none of it, and read the server's answer."""
+    query = query or {}
+    headers = sign_headers(server, method, bucket, key, query, {"Content-Length": str(declared)})
+    head = f"{method} {path_of(bucket, key, query)} HTTP/1.1\r\nHost: 127.0.0.1:{_port(server)}\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", _port(server)), timeout=10) as sock:
+        sock.sendall(head.encode())
+        response = http.client.HTTPResponse(sock, method=method)
+        response.begin()
+        return RawResponse(response.status, dict(response.getheaders()), response.read())
+
+
 def blob_files(data_dir: Path) -> set[str]:
     """Every file under the blob and temp directories, for leak checks."""
     return {str(p.relative_to(data_dir)) for sub in ("blobs", "tmp") for p in (data_dir / sub).rglob("*")

@@ -1,0 +1,65 @@
+"""``tessera serve --workers 2``: two processes share the port and the data, and an upload whose
+parts arrive at different workers completes into one correct object."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import oss2
+import pytest
+from oss2.models import PartInfo
+
+from tests.conftest import BACKENDS, start_server
+from tests.support.clients import Clients
+from tests.support.server import TesseraServer
+
+PART = 100 * 1024
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def two_workers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    server = start_server(tmp_path_factory, request, request.param, workers=2)
+    yield server
+    server.stop()
+
+
+def _children(pid: int) -> set[int]:
+    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+def _answering_worker(server: TesseraServer) -> int:
+    with urllib.request.urlopen(f"{server.endpoint}/-/health", timeout=5) as response:
+        return int(response.headers["X-Tessera-Worker"])
+
+
+def test_both_workers_answer(two_workers: TesseraServer) -> None:
+    workers = _children(two_workers.pid)
+    assert len(workers) == 2
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        seen = set(pool.map(lambda _: _answering_worker(two_workers), range(200)))
+    assert seen == workers
+
+
+def test_parts_through_both_workers_complete_into_one_object(two_workers: TesseraServer) -> None:
+    clients = Clients(two_workers)
+    bucket = clients.oss2_bucket(f"workers-{os.getpid()}")
+    bucket.create_bucket()
+    parts = [os.urandom(PART) for _ in range(16)]
+    upload_id = bucket.init_multipart_upload("spread").upload_id
+
+    def upload(number: int) -> PartInfo:
+        # A fresh client per part: a new connection each, so the kernel spreads them over workers.
+        own = clients.oss2_bucket(bucket.bucket_name)
+        result = own.upload_part("spread", upload_id, number, parts[number - 1])
+        return PartInfo(number, result.etag)
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        infos = list(pool.map(upload, range(1, len(parts) + 1)))
+    bucket.complete_multipart_upload("spread", upload_id, infos)
+    assert bucket.get_object("spread").read() == b"".join(parts)
+    with pytest.raises(oss2.exceptions.NoSuchUpload):
+        bucket.list_parts("spread", upload_id)
