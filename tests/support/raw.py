@@ -84,18 +84,29 @@ def send_truncated(server: TesseraServer, method: str, bucket: str, key: str, *,
         time.sleep(0.2)
 
 
-def declare_only(server: TesseraServer, method: str, bucket: str, key: str, *, declared: int,
-                 query: dict[str, str] | None = None) -> RawResponse:
-    """Declare a body of ``declared`` bytes, send none of it, and read the server's answer."""
+def start_request(server: TesseraServer, method: str, bucket: str, key: str, *, declared: int,
+                  query: dict[str, str] | None = None) -> socket.socket:
+    """Send a signed request head declaring ``declared`` body bytes; the caller sends the body."""
     query = query or {}
     headers = sign_headers(server, method, bucket, key, query, {"Content-Length": str(declared)})
     head = f"{method} {path_of(bucket, key, query)} HTTP/1.1\r\nHost: 127.0.0.1:{_port(server)}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n"
-    with socket.create_connection(("127.0.0.1", _port(server)), timeout=10) as sock:
-        sock.sendall(head.encode())
+    sock = socket.create_connection(("127.0.0.1", _port(server)), timeout=10)
+    sock.sendall(head.encode())
+    return sock
+
+
+def read_response(sock: socket.socket, method: str) -> RawResponse:
+    with sock:
         response = http.client.HTTPResponse(sock, method=method)
         response.begin()
         return RawResponse(response.status, dict(response.getheaders()), response.read())
+
+
+def declare_only(server: TesseraServer, method: str, bucket: str, key: str, *, declared: int,
+                 query: dict[str, str] | None = None) -> RawResponse:
+    """Declare a body of ``declared`` bytes, send none of it, and read the server's answer."""
+    return read_response(start_request(server, method, bucket, key, declared=declared, query=query), method)
 
 
 def blob_files(data_dir: Path) -> set[str]:

@@ -15,11 +15,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator, Iterator
+from typing import AsyncIterator, Callable, Iterator, TypeVar
 
 from tessera.blobs.checksums import crc64
 from tessera.blobs.segments import Segment
+from tessera.blobs.writeback import WRITEBACK_EVERY, start_writeback
 from tessera.core.errors import EntityTooLarge, IncompleteBody, InvalidDigest, TesseraError
+
+T = TypeVar("T")
 
 BATCH_BYTES = 1024 * 1024
 COPY_CHUNK = 4 * 1024 * 1024
@@ -44,6 +47,7 @@ class _Sink:
         self.md5 = hashlib.md5()
         self.crc = 0
         self.size = 0
+        self.written_back = 0
 
     def consume(self, chunks: list[bytes]) -> None:
         for chunk in chunks:
@@ -55,6 +59,9 @@ class _Sink:
             rest = b"".join(chunks)[written:]
             written += os.write(self.fd, rest)
         self.size += total
+        if self.size - self.written_back >= WRITEBACK_EVERY:
+            start_writeback(self.fd, self.written_back, self.size - self.written_back)
+            self.written_back = self.size
 
     def seal(self) -> None:
         os.fsync(self.fd)
@@ -149,6 +156,18 @@ class BlobStore:
 
     def delete(self, blob_id: str) -> None:
         self.path(blob_id).unlink(missing_ok=True)
+
+    async def delete_many(self, blob_ids: list[str]) -> None:
+        def unlink_all() -> None:
+            for blob_id in blob_ids:
+                self.delete(blob_id)
+
+        await self.off_loop(unlink_all)
+
+    @staticmethod
+    async def off_loop(function: Callable[[], T]) -> T:
+        """Run blocking filesystem work (unlinks, directory walks) in the blob I/O threads."""
+        return await asyncio.get_running_loop().run_in_executor(_io_threads, function)
 
     def blob_files(self) -> Iterator[tuple[str, float]]:
         """(blob_id, mtime) of every blob file, for the collector and fsck."""

@@ -21,6 +21,9 @@ from tessera.core.access import ensure_root_key
 from tessera.core.collector import collect
 
 COLLECT_EVERY_SECONDS = 600
+# Per-connection receive buffer: large enough that a streaming upload does not pause and resume
+# the socket every 128 KiB, small enough that a slow disk holds back at most 2 MiB a connection.
+READ_BUFFER = 1024 * 1024
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -104,12 +107,13 @@ def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int) -> 
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            await storage.drain()
             await storage.db.close()
 
         app.cleanup_ctx.append(background)
         return app
 
-    web.run_app(build(), sock=sock, print=None, access_log=None, handle_signals=True)
+    web.run_app(build(), sock=sock, print=None, access_log=None, handle_signals=True, read_bufsize=READ_BUFFER)
     sys.stdout.flush()
 
 

@@ -44,7 +44,7 @@ async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS) -> Coll
         await storage.free(ids)
         freed += len(ids)
     orphans = await _orphan_files(storage, cutoff)
-    temps = storage.blobs.sweep_tmp(grace_ms / 1000)
+    temps = await storage.blobs.off_loop(lambda: storage.blobs.sweep_tmp(grace_ms / 1000))
     report = CollectReport(len(stale), freed, orphans, temps)
     if freed or orphans or temps:
         log.info("collector: %s", report)
@@ -52,14 +52,14 @@ async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS) -> Coll
 
 
 async def _orphan_files(storage: Storage, cutoff_ms: int) -> int:
-    old = [blob_id for blob_id, mtime in storage.blobs.blob_files() if mtime * 1000 < cutoff_ms]
+    files = await storage.blobs.off_loop(lambda: list(storage.blobs.blob_files()))
+    old = [blob_id for blob_id, mtime in files if mtime * 1000 < cutoff_ms]
     removed = 0
     for start in range(0, len(old), BATCH):
         batch = old[start : start + BATCH]
         async with storage.db.read() as conn:
             known = await blob_rows.known(conn, batch)
-        for blob_id in batch:
-            if blob_id not in known:
-                storage.blobs.delete(blob_id)
-                removed += 1
+        orphans = [blob_id for blob_id in batch if blob_id not in known]
+        await storage.blobs.delete_many(orphans)
+        removed += len(orphans)
     return removed

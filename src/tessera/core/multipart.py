@@ -181,7 +181,7 @@ async def _commit_part(storage: Storage, bucket_name: str, key: str, upload_id: 
     except BaseException:
         await storage.discard(blob_id)
         raise
-    await storage.free(released)
+    storage.free_soon(released)
     return part
 
 
@@ -260,7 +260,7 @@ async def complete_upload(storage: Storage, bucket_name: str, key: str, upload_i
             conn, upload_id,
             {"completed_parts": selection.signature, "etag": info.etag, "crc64": info.crc64, "size": info.size},
         )
-    await storage.free(released)
+    storage.free_soon(released)
     return CompletedUpload(bucket.name, key, upload_id, info.etag, info.crc64, info.size)
 
 
@@ -281,7 +281,7 @@ async def abort_upload(storage: Storage, bucket_name: str, key: str, upload_id: 
         await _locked_upload(conn, bucket_name, key, upload_id)
         released = await upload_rows.delete(conn, upload_id)
         await blob_rows.release(conn, released)
-    await storage.free(released)
+    storage.free_soon(released)
     return len(released)
 
 

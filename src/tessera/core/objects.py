@@ -121,7 +121,7 @@ async def _commit_single_blob(storage: Storage, bucket_name: str, key: str, blob
     except BaseException:
         await storage.discard(blob_id)
         raise
-    await storage.free(released)
+    storage.free_soon(released)
     return info
 
 
@@ -223,7 +223,7 @@ async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:
             return False
         await object_rows.delete(conn, bucket.bucket_id, key)
         released = await _release_data(conn, info)
-    await storage.free(released)
+    storage.free_soon(released)
     return True
 
 
@@ -241,7 +241,7 @@ async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) ->
             if info is not None:
                 await object_rows.delete(conn, bucket.bucket_id, key)
                 released.extend(await _release_data(conn, info))
-    await storage.free(released)
+    storage.free_soon(released)
     return keys
 
 

@@ -10,6 +10,7 @@ from tessera.api.oss import buckets, listing, multipart, objects
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
+from tessera.core.buckets import get_bucket
 
 Handler = Callable[[OssRequest], Awaitable[web.StreamResponse]]
 
@@ -26,7 +27,7 @@ def route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
         raise _not_allowed(method)
     for name in _UNSUPPORTED:
         if target.has(name):
-            raise OssError(400, "NotImplemented", f"The '{name}' operation is not supported by Tessera yet.")
+            return _unsupported(name)
     if not target.key:
         return _bucket_route(method, target)
     return _object_route(method, target, headers)
@@ -74,6 +75,14 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
     if method == "DELETE":
         return multipart.abort if has_upload else objects.delete_object
     raise _not_allowed(method)
+
+
+def _unsupported(name: str) -> Handler:
+    async def answer(req: OssRequest) -> web.StreamResponse:
+        await get_bucket(req.storage, req.bucket)  # the bucket is checked before the sub-resource
+        raise OssError(400, "NotImplemented", f"The '{name}' operation is not supported by Tessera yet.")
+
+    return answer
 
 
 def _not_allowed(method: str) -> OssError:
