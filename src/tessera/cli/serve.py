@@ -22,8 +22,8 @@ from tessera.core.collector import collect
 
 COLLECT_EVERY_SECONDS = 600
 # Per-connection receive buffer: large enough that a streaming upload does not pause and resume
-# the socket every 128 KiB, small enough that a slow disk holds back at most 2 MiB a connection.
-READ_BUFFER = 1024 * 1024
+# the socket every 128 KiB, small enough that a slow disk holds back at most 512 KiB a connection.
+READ_BUFFER = 256 * 1024
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
