@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tessera.core.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument, NoSuchBucket
+from tessera.core.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument
 from tessera.core.models import BUCKET_ACLS, Bucket
 from tessera.core.names import check_bucket_name, check_storage_class
 from tessera.core.storage import Storage
@@ -37,27 +37,20 @@ async def create_bucket(storage: Storage, name: str, *, owner: str, storage_clas
 
 async def get_bucket(storage: Storage, name: str) -> Bucket:
     async with storage.db.read() as conn:
-        bucket = await bucket_rows.find(conn, name)
-    if bucket is None:
-        raise NoSuchBucket(BucketName=name)
-    return bucket
+        return await bucket_rows.get(conn, name)
 
 
 async def set_bucket_acl(storage: Storage, name: str, acl: str) -> None:
     check_acl(acl)
     async with storage.db.write() as conn:
-        bucket = await bucket_rows.find(conn, name, lock="update")
-        if bucket is None:
-            raise NoSuchBucket(BucketName=name)
+        bucket = await bucket_rows.get(conn, name, lock="update")
         await bucket_rows.set_acl(conn, bucket.bucket_id, acl)
 
 
 async def delete_bucket(storage: Storage, name: str) -> None:
     """Refused while any object or in-progress multipart upload remains."""
     async with storage.db.write() as conn:
-        bucket = await bucket_rows.find(conn, name, lock="update")
-        if bucket is None:
-            raise NoSuchBucket(BucketName=name)
+        bucket = await bucket_rows.get(conn, name, lock="update")
         has_objects, uploads = await bucket_rows.contents(conn, bucket.bucket_id)
         if has_objects or uploads:
             reasons = []

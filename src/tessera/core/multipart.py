@@ -25,7 +25,6 @@ from tessera.core.errors import (
     InvalidArgument,
     InvalidPart,
     InvalidPartOrder,
-    NoSuchBucket,
     NoSuchUpload,
 )
 from tessera.core.listing import list_page
@@ -56,9 +55,7 @@ async def initiate_upload(storage: Storage, bucket_name: str, key: str, attrs: O
                           initiator: str) -> Upload:
     check_key(key)
     async with storage.db.write() as conn:
-        bucket = await bucket_rows.find(conn, bucket_name, lock="share")
-        if bucket is None:
-            raise NoSuchBucket(BucketName=bucket_name)
+        bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         attrs = resolve_attributes(bucket, attrs)
         now = storage.clock()
         upload = Upload(new_upload_id(now), bucket.name, key, now, initiator, attrs)
@@ -79,9 +76,7 @@ async def initiate_upload(storage: Storage, bucket_name: str, key: str, attrs: O
 async def _locked_upload(conn: AsyncConnection, bucket_name: str, key: str, upload_id: str, *,
                          lock: bool = True, completed_ok: bool = False) -> tuple[Bucket, Any]:
     """The upload row, locked, after checking it belongs to this bucket and key and is active."""
-    bucket = await bucket_rows.find(conn, bucket_name)
-    if bucket is None:
-        raise NoSuchBucket(BucketName=bucket_name)
+    bucket = await bucket_rows.get(conn, bucket_name)
     row = await upload_rows.find(conn, upload_id, lock=lock)
     if (
         row is None
@@ -288,9 +283,7 @@ async def abort_upload(storage: Storage, bucket_name: str, key: str, upload_id: 
 async def list_uploads(storage: Storage, bucket_name: str, *, prefix: str, delimiter: str, key_marker: str,
                        upload_id_marker: str, max_uploads: int) -> Page[Upload]:
     async with storage.db.read() as conn:
-        bucket = await bucket_rows.find(conn, bucket_name)
-        if bucket is None:
-            raise NoSuchBucket(BucketName=bucket_name)
+        bucket = await bucket_rows.get(conn, bucket_name)
 
         async def fetch(bound: Bound, limit: int) -> list[Upload]:
             return await upload_rows.page(conn, bucket.bucket_id, bucket.name, prefix=prefix, start=bound,

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tessera.blobs.segments import Segment, slice_segments
 from tessera.blobs.store import WrittenBlob
 from tessera.core import conditions
+from tessera.core.buckets import get_bucket
 from tessera.core.errors import (
     FileAlreadyExists,
     InternalError,
     InvalidArgument,
-    NoSuchBucket,
     NoSuchKey,
 )
 from tessera.core.listing import list_page
@@ -51,14 +51,6 @@ class OpenObject:
 def resolve_attributes(bucket: Bucket, attrs: ObjectAttributes) -> ObjectAttributes:
     storage_class = check_storage_class(attrs.storage_class) if attrs.storage_class else bucket.storage_class
     return dataclasses.replace(attrs, storage_class=storage_class)
-
-
-async def find_bucket(storage: Storage, name: str) -> Bucket:
-    async with storage.db.read() as conn:
-        bucket = await bucket_rows.find(conn, name)
-    if bucket is None:
-        raise NoSuchBucket(BucketName=name)
-    return bucket
 
 
 async def install_object(conn: AsyncConnection, storage: Storage, bucket: Bucket, info: ObjectInfo, *,
@@ -99,9 +91,7 @@ async def _commit_single_blob(storage: Storage, bucket_name: str, key: str, blob
     released: list[str] = []
     try:
         async with storage.db.write() as conn:
-            bucket = await bucket_rows.find(conn, bucket_name, lock="share")
-            if bucket is None:
-                raise NoSuchBucket(BucketName=bucket_name)
+            bucket = await bucket_rows.get(conn, bucket_name, lock="share")
             info = ObjectInfo(
                 bucket=bucket.name,
                 key=key,
@@ -129,7 +119,7 @@ async def put_object(storage: Storage, bucket_name: str, key: str, body: AsyncIt
                      size: int | None, content_md5: bytes | None, attrs: ObjectAttributes,
                      forbid_overwrite: bool = False) -> ObjectInfo:
     check_key(key)
-    bucket = await find_bucket(storage, bucket_name)
+    bucket = await get_bucket(storage, bucket_name)
     resolve_attributes(bucket, attrs)  # reject a bad storage class before reading the body
     if forbid_overwrite:
         async with storage.db.read() as conn:
@@ -150,9 +140,7 @@ async def put_object(storage: Storage, bucket_name: str, key: str, body: AsyncIt
 async def open_object(storage: Storage, bucket_name: str, key: str) -> OpenObject:
     check_key(key)
     async with storage.db.read() as conn:
-        bucket = await bucket_rows.find(conn, bucket_name)
-        if bucket is None:
-            raise NoSuchBucket(BucketName=bucket_name)
+        bucket = await bucket_rows.get(conn, bucket_name)
         info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key)
         if info is None:
             raise NoSuchKey(Key=key)
@@ -170,7 +158,7 @@ async def copy_object(storage: Storage, source_bucket: str, source_key: str, buc
                       forbid_overwrite: bool = False) -> ObjectInfo:
     """Copy an object; ``replace_attrs`` None keeps the source's metadata (COPY directive)."""
     check_key(key)
-    await find_bucket(storage, bucket_name)
+    await get_bucket(storage, bucket_name)
     source = await open_object(storage, source_bucket, source_key)
     conditions.check(source.info, source_conditions, for_copy=True)
     same_object = (source_bucket, source_key) == (bucket_name, key)
@@ -197,9 +185,7 @@ async def _replace_metadata(storage: Storage, bucket_name: str, key: str, expect
                             attrs: ObjectAttributes) -> ObjectInfo:
     """Self-copy with REPLACE: the bytes stay where they are, only metadata changes."""
     async with storage.db.write() as conn:
-        bucket = await bucket_rows.find(conn, bucket_name, lock="share")
-        if bucket is None:
-            raise NoSuchBucket(BucketName=bucket_name)
+        bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         current = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
         if current is None or current.etag != expected.etag:
             raise NoSuchKey("The object changed while it was being copied; retry.", Key=key)
@@ -215,9 +201,7 @@ async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:
     """Delete an object; True when it existed. A missing key is not an error."""
     check_key(key)
     async with storage.db.write() as conn:
-        bucket = await bucket_rows.find(conn, bucket_name, lock="share")
-        if bucket is None:
-            raise NoSuchBucket(BucketName=bucket_name)
+        bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
         if info is None:
             return False
@@ -233,9 +217,7 @@ async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) ->
         check_key(key)
     released: list[str] = []
     async with storage.db.write() as conn:
-        bucket = await bucket_rows.find(conn, bucket_name, lock="share")
-        if bucket is None:
-            raise NoSuchBucket(BucketName=bucket_name)
+        bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         for key in keys:
             info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
             if info is not None:
@@ -248,9 +230,7 @@ async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) ->
 async def list_objects(storage: Storage, bucket_name: str, *, prefix: str, delimiter: str, after: str,
                        max_keys: int) -> Page[ObjectInfo]:
     async with storage.db.read() as conn:
-        bucket = await bucket_rows.find(conn, bucket_name)
-        if bucket is None:
-            raise NoSuchBucket(BucketName=bucket_name)
+        bucket = await bucket_rows.get(conn, bucket_name)
 
         async def fetch(bound: Bound, limit: int) -> list[ObjectInfo]:
             return await object_rows.page(conn, bucket.bucket_id, bucket.name, prefix=prefix, start=bound,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tessera.core.errors import NoSuchBucket
 from tessera.core.models import Bucket
 from tessera.meta import records
 from tessera.meta.schema import buckets, objects, uploads
@@ -19,6 +20,14 @@ async def find(conn: AsyncConnection, name: str, *, lock: str | None = None) -> 
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
     return records.bucket(row) if row else None
+
+
+async def get(conn: AsyncConnection, name: str, *, lock: str | None = None) -> Bucket:
+    """Like ``find``, for a bucket that must exist: NoSuchBucket otherwise."""
+    bucket = await find(conn, name, lock=lock)
+    if bucket is None:
+        raise NoSuchBucket(BucketName=name)
+    return bucket
 
 
 async def insert(conn: AsyncConnection, name: str, *, created_ms: int, storage_class: str, acl: str,
