@@ -51,6 +51,10 @@ class NoSuchUpload(TesseraError):
     )
 
 
+class NoSuchLifecycle(TesseraError):
+    default_message = "The bucket has no lifecycle configuration."
+
+
 class BucketAlreadyExists(TesseraError):
     default_message = "The requested bucket name is not available."
 

@@ -36,6 +36,15 @@ buckets = sa.Table(
     sa.Column("owner", sa.String(64), nullable=False),
 )
 
+# A bucket's lifecycle configuration, as its normalized rules (a JSON list).
+bucket_lifecycle = sa.Table(
+    "bucket_lifecycle",
+    metadata,
+    sa.Column("bucket_id", sa.Integer, sa.ForeignKey("buckets.bucket_id"), primary_key=True),
+    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("updated_ms", Millis, nullable=False),
+)
+
 # Every blob file on disk has a row here from before the file exists until after it is gone.
 # state: pending (being written, owned by the request writing it), live (owned by a part or an
 # object), garbage (owner released it; the file may be unlinked). The state changes in the same

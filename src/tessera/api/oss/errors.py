@@ -20,6 +20,7 @@ STATUS: dict[type[errors.TesseraError], tuple[int, str]] = {
     errors.NoSuchBucket: (404, "NoSuchBucket"),
     errors.NoSuchKey: (404, "NoSuchKey"),
     errors.NoSuchUpload: (404, "NoSuchUpload"),
+    errors.NoSuchLifecycle: (404, "NoSuchLifecycle"),
     errors.BucketAlreadyExists: (409, "BucketAlreadyExists"),
     errors.BucketNotEmpty: (409, "BucketNotEmpty"),
     errors.FileAlreadyExists: (409, "FileAlreadyExists"),

@@ -6,7 +6,7 @@ from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from tessera.api.oss import buckets, listing, multipart, objects
+from tessera.api.oss import buckets, lifecycle, listing, multipart, objects
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
@@ -15,7 +15,7 @@ from tessera.core.buckets import get_bucket
 Handler = Callable[[OssRequest], Awaitable[web.StreamResponse]]
 
 # Sub-resources Tessera does not serve yet; named so the answer says so plainly.
-_UNSUPPORTED = ("lifecycle", "stat", "cors", "website", "logging", "referer", "versioning", "policy",
+_UNSUPPORTED = ("stat", "cors", "website", "logging", "referer", "versioning", "policy",
                 "encryption", "tagging", "append", "symlink", "restore", "worm", "replication", "qos",
                 "inventory", "versions")
 
@@ -34,6 +34,11 @@ def route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
 
 
 def _bucket_route(method: str, target: Target) -> Handler:
+    if target.has("lifecycle"):
+        routes = {"GET": lifecycle.get_lifecycle, "PUT": lifecycle.put_lifecycle, "DELETE": lifecycle.delete_lifecycle}
+        if method not in routes:
+            raise _not_allowed(method)
+        return routes[method]
     if method == "GET":
         if target.has("acl"):
             return buckets.get_bucket_acl

@@ -138,6 +138,10 @@ def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
+def local_name(node: ET.Element) -> str:
+    return _local(node.tag)
+
+
 def children(node: ET.Element, tag: str) -> list[ET.Element]:
     return [c for c in node if _local(c.tag) == tag]
 

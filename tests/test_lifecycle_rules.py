@@ -1,0 +1,51 @@
+"""Lifecycle rule validation and the date forms the SDKs send."""
+
+from __future__ import annotations
+
+import pytest
+
+from tessera.api.oss.lifecycle import parse_date
+from tessera.core.errors import InvalidArgument, MalformedXML
+from tessera.core.lifecycle.rules import DAY_MS, AbortMultipartUpload, Expiration, Rule, Transition, normalize
+
+JAN_1_2026 = 20454 * DAY_MS
+
+
+@pytest.mark.parametrize("text", ["2026-01-01T00:00:00.000Z", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.000000Z",
+                                  "2026-01-01", "2026-01-01T08:00:00+08:00", "2026-01-01T08:00:00+0800"])
+def test_date_forms(text: str) -> None:
+    assert parse_date(text) == JAN_1_2026
+
+
+def test_fractions_are_not_midnight() -> None:
+    assert parse_date("2026-01-01T00:00:00.000001Z") == JAN_1_2026 + 1
+
+
+@pytest.mark.parametrize("text", ["2026-13-01T00:00:00Z", "01/01/2026", "2026-01-01T00:00Z", ""])
+def test_bad_dates(text: str) -> None:
+    with pytest.raises(MalformedXML):
+        parse_date(text)
+
+
+def test_missing_ids_are_generated_and_unique() -> None:
+    config = normalize([Rule("", prefix=f"{i}/", expiration=Expiration(days=1)) for i in range(50)])
+    ids = [r.id for r in config.rules]
+    assert all(i.startswith("rule-") for i in ids) and len(set(ids)) == 50
+
+
+def test_transitions_by_date_go_colder_for_older_objects() -> None:
+    older_is_colder = Rule("r", transitions=(
+        Transition("IA", created_before_ms=JAN_1_2026),
+        Transition("Archive", created_before_ms=JAN_1_2026 - 30 * DAY_MS),
+    ))
+    normalize([older_is_colder])
+    with pytest.raises(InvalidArgument):
+        normalize([Rule("r", transitions=(
+            Transition("Archive", created_before_ms=JAN_1_2026),
+            Transition("IA", created_before_ms=JAN_1_2026 - 30 * DAY_MS),
+        ))])
+
+
+def test_different_actions_may_overlap() -> None:
+    normalize([Rule("a", prefix="", expiration=Expiration(days=30)),
+               Rule("b", prefix="tmp/", abort_multipart_upload=AbortMultipartUpload(days=1))])
