@@ -5,8 +5,6 @@ owned is ever freed."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from typing import Iterator
@@ -30,18 +28,11 @@ def crash_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     server.stop()
 
 
-def admin(server: TesseraServer, *args: str) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "tessera", "admin", *args, "--data-dir", str(server.data_dir)]
-    if server.metadata_url:
-        command += ["--metadata-url", server.metadata_url]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
-
-
 def assert_consistent(server: TesseraServer) -> None:
     """Collect everything unowned right away, then every file must be owned and every owner whole."""
-    collected = admin(server, "gc", "--grace-seconds", "0")
+    collected = server.admin("gc", "--grace-seconds", "0")
     assert collected.returncode == 0, collected.stderr
-    checked = admin(server, "fsck")
+    checked = server.admin("fsck")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "unreferenced files: 0" in checked.stdout
     assert not list((server.data_dir / "tmp").iterdir())

@@ -85,6 +85,13 @@ class TesseraServer:
         self.kill()
         raise RuntimeError(f"tessera did not become healthy in {timeout}s:\n{self.log_tail()}")
 
+    def admin(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``tessera admin …`` on this server's storage (the server may be running)."""
+        command = [sys.executable, "-m", "tessera", "admin", *args, "--data-dir", str(self.data_dir)]
+        if self.metadata_url:
+            command += ["--metadata-url", self.metadata_url]
+        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import json
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from tessera.cli.runtime import open_storage
 from tessera.core.collector import DEFAULT_GRACE_MS, collect
 from tessera.core.fsck import fsck
+from tessera.core.lifecycle import engine as lifecycle_engine
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -22,6 +26,50 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     check = actions.add_parser("fsck", help="check that metadata and blob files agree (exit 1 if not)")
     storage_options(check)
     check.set_defaults(run=lambda args: asyncio.run(_fsck(args)))
+    lifecycle = actions.add_parser("lifecycle", help="run the buckets' lifecycle rules")
+    lifecycle_actions = lifecycle.add_subparsers(dest="lifecycle_action", required=True, metavar="ACTION")
+    run = lifecycle_actions.add_parser("run", help="carry out (or, with --dry-run, preview) the rules now")
+    run.add_argument("--bucket", help="only this bucket")
+    run.add_argument("--now", type=_instant, help="evaluate the rules as if at this ISO 8601 instant")
+    run.add_argument("--dry-run", action="store_true", help="count what would be done, change nothing")
+    run.add_argument("--json", action="store_true", help="print the report as JSON")
+    storage_options(run)
+    run.set_defaults(run=lambda args: asyncio.run(_lifecycle_run(args)))
+
+
+def _instant(text: str) -> int:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+async def _lifecycle_run(args: argparse.Namespace) -> int:
+    storage = await open_storage(args)
+    try:
+        now_ms = args.now if args.now is not None else storage.clock()
+        report = await lifecycle_engine.run(storage, now_ms=now_ms, bucket_name=args.bucket, dry_run=args.dry_run)
+    finally:
+        await storage.db.close()
+    if args.json:
+        print(json.dumps({"now": _iso(report.now_ms), "dry_run": report.dry_run,
+                          "outcomes": [dataclasses.asdict(o) for o in report.outcomes]}, indent=2))
+        return 0
+    verb = "would act on" if report.dry_run else "acted on"
+    print(f"lifecycle run at {_iso(report.now_ms)}{' (dry run)' if report.dry_run else ''}")
+    print(f"{'bucket':<24} {'rule':<24} {'action':<24} {'matched':>8} {'parts':>8} {'bytes':>14}")
+    for o in report.outcomes:
+        print(f"{o.bucket:<24} {o.rule_id:<24} {o.action:<24} {o.matched:>8} {o.parts:>8} {o.bytes:>14}")
+    total = sum(o.matched for o in report.outcomes)
+    print(f"{verb} {total} upload(s)/object(s), {sum(o.bytes for o in report.outcomes)} bytes")
+    return 0
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 async def _gc(args: argparse.Namespace) -> int:

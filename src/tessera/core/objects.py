@@ -211,6 +211,35 @@ async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:
     return True
 
 
+async def expire_object(storage: Storage, bucket_name: str, key: str, *, last_modified_ms: int) -> bool:
+    """Delete an object for a lifecycle rule, but only the version the rule looked at: one
+    overwritten while the run was deciding is left alone."""
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.get(conn, bucket_name, lock="share")
+        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+        if info is None or info.last_modified_ms != last_modified_ms:
+            return False
+        await object_rows.delete(conn, bucket.bucket_id, key)
+        released = await _release_data(conn, info)
+    await storage.free(released)
+    return True
+
+
+async def transition_object(storage: Storage, bucket_name: str, key: str, *, last_modified_ms: int,
+                            storage_class: str, from_classes: tuple[str, ...]) -> bool:
+    """Move an object to a colder ``storage_class`` (metadata only: the bytes stay where they are),
+    if it is still the version the rule looked at and still in one of ``from_classes``."""
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.get(conn, bucket_name, lock="share")
+        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+        if info is None or info.last_modified_ms != last_modified_ms:
+            return False
+        if info.attributes.storage_class not in from_classes:
+            return False
+        await object_rows.set_storage_class(conn, bucket.bucket_id, key, storage_class)
+    return True
+
+
 async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) -> list[str]:
     """Delete many objects in one transaction; returns the keys (all of them, as OSS does)."""
     for key in keys:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,7 +21,8 @@ from tessera.core.lifecycle.rules import (
     Tag,
     Transition,
 )
-from tessera.meta.schema import bucket_lifecycle
+from tessera.meta.ranges import key_window
+from tessera.meta.schema import bucket_lifecycle, buckets, objects, parts, uploads
 
 
 async def find(conn: AsyncConnection, bucket_id: int) -> Configuration | None:
@@ -68,3 +70,92 @@ def _rule(data: dict[str, Any]) -> Rule:
         noncurrent_transitions=tuple(NoncurrentTransition(**t) for t in data["noncurrent_transitions"]),
         atime_base=data["atime_base"],
     )
+
+
+async def configured_buckets(conn: AsyncConnection, bucket_name: str | None = None) -> list[tuple[int, str, Configuration]]:
+    """(bucket_id, name, configuration) of every bucket that has rules, by name."""
+    query = (
+        sa.select(buckets.c.bucket_id, buckets.c.name, bucket_lifecycle.c.rules)
+        .join(bucket_lifecycle, bucket_lifecycle.c.bucket_id == buckets.c.bucket_id)
+        .order_by(buckets.c.name)
+    )
+    if bucket_name is not None:
+        query = query.where(buckets.c.name == bucket_name)
+    return [(r.bucket_id, r.name, Configuration(tuple(_rule(x) for x in r.rules))) for r in await conn.execute(query)]
+
+
+# --- candidates: found through indexes, a batch at a time --------------------------------------
+
+def last_update(table: sa.Table = uploads) -> sa.ColumnElement:
+    """When an upload last changed: its latest part, or its initiation if it has none."""
+    return sa.func.coalesce(table.c.last_part_ms, table.c.initiated_ms)
+
+
+def _outside(column: sa.ColumnElement, prefixes: Iterable[str]) -> list[sa.ColumnElement]:
+    return [sa.not_(sa.and_(*key_window(column, p))) for p in prefixes]
+
+
+@dataclass(frozen=True)
+class UploadCandidate:
+    upload_id: str
+    key: str
+    last_update_ms: int
+    parts: int
+    size: int
+
+
+async def stale_uploads(conn: AsyncConnection, bucket_id: int, *, prefix: str, excluded: Iterable[str],
+                        updated_at_or_before_ms: int, after_upload_id: str, limit: int) -> list[UploadCandidate]:
+    """Active uploads under ``prefix`` (outside ``excluded``) last updated at or before the cutoff,
+    in upload-ID order after ``after_upload_id``, with their part counts and bytes."""
+    selected = (
+        sa.select(uploads.c.upload_id, uploads.c.key, last_update().label("last_update_ms"))
+        .where(uploads.c.bucket_id == bucket_id, uploads.c.state == "active",
+               last_update() <= updated_at_or_before_ms, uploads.c.upload_id > after_upload_id,
+               *key_window(uploads.c.key, prefix), *_outside(uploads.c.key, excluded))
+        .order_by(uploads.c.upload_id)
+        .limit(limit)
+        .subquery()
+    )
+    rows = await conn.execute(
+        sa.select(selected.c.upload_id, selected.c.key, selected.c.last_update_ms,
+                  sa.func.count(parts.c.part_number).label("parts"),
+                  sa.func.coalesce(sa.func.sum(parts.c.size), 0).label("size"))
+        .select_from(selected.outerjoin(parts, parts.c.upload_id == selected.c.upload_id))
+        .group_by(selected.c.upload_id, selected.c.key, selected.c.last_update_ms)
+        .order_by(selected.c.upload_id)
+    )
+    return [UploadCandidate(r.upload_id, r.key, r.last_update_ms, r.parts, int(r.size)) for r in rows]
+
+
+@dataclass(frozen=True)
+class ObjectCandidate:
+    key: str
+    size: int
+    last_modified_ms: int
+    storage_class: str
+
+
+async def aged_objects(conn: AsyncConnection, bucket_id: int, *, prefix: str, excluded: Iterable[str],
+                       modified_at_or_before_ms: int | None, size_greater_than: int | None,
+                       size_less_than: int | None, storage_classes: Iterable[str] | None, after_key: str,
+                       limit: int) -> list[ObjectCandidate]:
+    """Objects under ``prefix`` (outside ``excluded``) last modified at or before the cutoff (any
+    age when None), within the size bounds and, when given, in one of ``storage_classes``."""
+    conditions = [objects.c.bucket_id == bucket_id, objects.c.key > after_key,
+                  *key_window(objects.c.key, prefix), *_outside(objects.c.key, excluded)]
+    if modified_at_or_before_ms is not None:
+        conditions.append(objects.c.last_modified_ms <= modified_at_or_before_ms)
+    if size_greater_than is not None:
+        conditions.append(objects.c.size > size_greater_than)
+    if size_less_than is not None:
+        conditions.append(objects.c.size < size_less_than)
+    if storage_classes is not None:
+        conditions.append(objects.c.storage_class.in_(list(storage_classes)))
+    rows = await conn.execute(
+        sa.select(objects.c.key, objects.c.size, objects.c.last_modified_ms, objects.c.storage_class)
+        .where(*conditions)
+        .order_by(objects.c.key)
+        .limit(limit)
+    )
+    return [ObjectCandidate(r.key, r.size, r.last_modified_ms, r.storage_class) for r in rows]

@@ -34,6 +34,13 @@ async def replace(conn: AsyncConnection, bucket_id: int, key: str, values: dict[
     )
 
 
+async def set_storage_class(conn: AsyncConnection, bucket_id: int, key: str, storage_class: str) -> None:
+    await conn.execute(
+        sa.update(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key)
+        .values(storage_class=storage_class)
+    )
+
+
 async def delete(conn: AsyncConnection, bucket_id: int, key: str) -> None:
     await conn.execute(sa.delete(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key))
 

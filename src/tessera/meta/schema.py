@@ -77,6 +77,8 @@ objects = sa.Table(
     # Exactly one of these holds the data: a single blob, or the parts of a completed upload.
     sa.Column("blob_id", sa.String(32), nullable=True),
     sa.Column("upload_id", sa.String(32), nullable=True),
+    # Lifecycle finds objects by age within a bucket.
+    sa.Index("ix_objects_age", "bucket_id", "last_modified_ms"),
 )
 
 # state: active (parts may be uploaded), completed (its parts now belong to the object of the
@@ -108,6 +110,14 @@ uploads = sa.Table(
         sqlite_where=sa.text("state = 'active'"),
         postgresql_where=sa.text("state = 'active'"),
     ),
+)
+# Lifecycle finds stale uploads by when they last changed (latest part, else initiation).
+sa.Index(
+    "ix_uploads_active_age",
+    uploads.c.bucket_id,
+    sa.func.coalesce(uploads.c.last_part_ms, uploads.c.initiated_ms),
+    sqlite_where=sa.text("state = 'active'"),
+    postgresql_where=sa.text("state = 'active'"),
 )
 
 parts = sa.Table(
