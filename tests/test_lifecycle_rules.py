@@ -49,3 +49,14 @@ def test_transitions_by_date_go_colder_for_older_objects() -> None:
 def test_different_actions_may_overlap() -> None:
     normalize([Rule("a", prefix="", expiration=Expiration(days=30)),
                Rule("b", prefix="tmp/", abort_multipart_upload=AbortMultipartUpload(days=1))])
+
+
+def test_daily_schedule_waits_for_the_next_utc_time() -> None:
+    from tessera.core.lifecycle.schedule import LifecycleSchedule
+
+    midnight = 20454 * 86_400.0
+    daily = LifecycleSchedule((2, 30))
+    assert daily.seconds_until_next(midnight) == 2.5 * 3600
+    assert daily.seconds_until_next(midnight + 3 * 3600) == 23.5 * 3600
+    assert daily.seconds_until_next(midnight + 2.5 * 3600) == 86_400
+    assert LifecycleSchedule(every_seconds=5).seconds_until_next(midnight) == 5

@@ -6,13 +6,14 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import sys
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 from tessera.cli.runtime import open_storage
 from tessera.core.collector import DEFAULT_GRACE_MS, collect
 from tessera.core.fsck import fsck
-from tessera.core.lifecycle import engine as lifecycle_engine
+from tessera.core.lifecycle import runs as lifecycle_runs
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -35,6 +36,11 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     run.add_argument("--json", action="store_true", help="print the report as JSON")
     storage_options(run)
     run.set_defaults(run=lambda args: asyncio.run(_lifecycle_run(args)))
+    history = lifecycle_actions.add_parser("log", help="show the most recent lifecycle runs")
+    history.add_argument("--limit", type=int, default=20, help="how many runs (default 20)")
+    history.add_argument("--json", action="store_true", help="print the runs as JSON")
+    storage_options(history)
+    history.set_defaults(run=lambda args: asyncio.run(_lifecycle_log(args)))
 
 
 def _instant(text: str) -> int:
@@ -51,20 +57,53 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
     storage = await open_storage(args)
     try:
         now_ms = args.now if args.now is not None else storage.clock()
-        report = await lifecycle_engine.run(storage, now_ms=now_ms, bucket_name=args.bucket, dry_run=args.dry_run)
+        run_id, report = await lifecycle_runs.run_logged(storage, now_ms=now_ms, trigger="admin",
+                                                         bucket_name=args.bucket, dry_run=args.dry_run)
+    except lifecycle_runs.LifecycleBusy as busy:
+        print(f"tessera: {busy.message}", file=sys.stderr)
+        return 1
     finally:
         await storage.db.close()
     if args.json:
-        print(json.dumps({"now": _iso(report.now_ms), "dry_run": report.dry_run,
-                          "outcomes": [dataclasses.asdict(o) for o in report.outcomes]}, indent=2))
-        return 0
+        print(json.dumps({"run_id": run_id, "now": _iso(report.now_ms), "dry_run": report.dry_run,
+                          "outcomes": [dataclasses.asdict(o) for o in report.outcomes],
+                          "errors": report.errors}, indent=2))
+        return 1 if report.errors else 0
     verb = "would act on" if report.dry_run else "acted on"
-    print(f"lifecycle run at {_iso(report.now_ms)}{' (dry run)' if report.dry_run else ''}")
-    print(f"{'bucket':<24} {'rule':<24} {'action':<24} {'matched':>8} {'parts':>8} {'bytes':>14}")
-    for o in report.outcomes:
-        print(f"{o.bucket:<24} {o.rule_id:<24} {o.action:<24} {o.matched:>8} {o.parts:>8} {o.bytes:>14}")
+    print(f"lifecycle run {run_id} at {_iso(report.now_ms)}{' (dry run)' if report.dry_run else ''}")
+    _print_outcomes(report.outcomes)
+    for error in report.errors:
+        print(f"ERROR bucket {error['bucket']} rule {error['rule_id']}: {error['error']}")
     total = sum(o.matched for o in report.outcomes)
     print(f"{verb} {total} upload(s)/object(s), {sum(o.bytes for o in report.outcomes)} bytes")
+    return 1 if report.errors else 0
+
+
+def _print_outcomes(outcomes: list) -> None:
+    print(f"  {'bucket':<24} {'rule':<24} {'action':<24} {'matched':>8} {'parts':>8} {'bytes':>14}")
+    for o in outcomes:
+        o = o if isinstance(o, dict) else dataclasses.asdict(o)
+        print(f"  {o['bucket']:<24} {o['rule_id']:<24} {o['action']:<24} {o['matched']:>8} {o['parts']:>8} "
+              f"{o['bytes']:>14}")
+
+
+async def _lifecycle_log(args: argparse.Namespace) -> int:
+    storage = await open_storage(args)
+    try:
+        runs = await lifecycle_runs.recent_runs(storage, args.limit)
+    finally:
+        await storage.db.close()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in runs], indent=2))
+        return 0
+    for r in runs:
+        ended = f"finished {_iso(r.finished_ms)}" if r.finished_ms is not None else "INTERRUPTED (no end recorded)"
+        scope = f"bucket {r.bucket}" if r.bucket else "all buckets"
+        print(f"run {r.run_id}: {r.trigger}{' dry run' if r.dry_run else ''}, {scope}, as of {_iso(r.evaluated_at_ms)}; "
+              f"started {_iso(r.started_ms)}, {ended}")
+        _print_outcomes(r.outcomes)
+        for error in r.errors:
+            print(f"  ERROR bucket {error['bucket']} rule {error['rule_id']}: {error['error']}")
     return 0
 
 

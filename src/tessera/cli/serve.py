@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from typing import Any, Callable
 
 from aiohttp import web
@@ -19,6 +20,8 @@ from tessera.api.server import ServerOptions, make_app
 from tessera.cli.runtime import describe_url, metadata_url, open_storage
 from tessera.core.access import ensure_root_key
 from tessera.core.collector import collect
+from tessera.core.lifecycle.runs import LifecycleBusy, run_logged
+from tessera.core.lifecycle.schedule import LifecycleSchedule
 
 COLLECT_EVERY_SECONDS = 600
 # Per-connection receive buffer: large enough that a streaming upload does not pause and resume
@@ -35,6 +38,10 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     parser.add_argument("--domain", default=None,
                         help="base domain for virtual-hosted requests (<bucket>.<domain>); path style always works")
     parser.add_argument("--workers", type=int, default=1, help="server processes sharing the port (default: 1)")
+    parser.add_argument("--lifecycle-at", default="00:00", type=_time_of_day, metavar="HH:MM",
+                        help="run lifecycle rules once a day at this UTC time (default 00:00, as OSS)")
+    parser.add_argument("--lifecycle-every", type=float, default=None, metavar="SECONDS",
+                        help="run lifecycle rules at this interval instead of daily")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(run=run)
 
@@ -101,9 +108,11 @@ def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int) -> 
         app = make_app(storage, ServerOptions(region=args.region, base_domain=args.domain))
 
         async def background(app: web.Application) -> Any:
-            task = asyncio.create_task(_collect_forever(storage)) if index == 0 else None
+            schedule = LifecycleSchedule(args.lifecycle_at, args.lifecycle_every)
+            tasks = [asyncio.create_task(_collect_forever(storage)),
+                     asyncio.create_task(_lifecycle_forever(storage, schedule))] if index == 0 else []
             yield
-            if task:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -115,6 +124,32 @@ def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int) -> 
 
     web.run_app(build(), sock=sock, print=None, access_log=None, handle_signals=True, read_bufsize=READ_BUFFER)
     sys.stdout.flush()
+
+
+def _time_of_day(text: str) -> tuple[int, int]:
+    try:
+        hours, minutes = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HH:MM, not {text!r}") from None
+    if not (0 <= hours < 24 and 0 <= minutes < 60):
+        raise argparse.ArgumentTypeError(f"expected HH:MM, not {text!r}")
+    return hours, minutes
+
+
+async def _lifecycle_forever(storage: Any, schedule: LifecycleSchedule) -> None:
+    """Run the lifecycle rules on the schedule. Every gateway does this; the lease in the
+    metadata store lets one act at a time, and a run after another finds nothing left to do."""
+    log = logging.getLogger("tessera.lifecycle")
+    while True:
+        await asyncio.sleep(schedule.seconds_until_next(time.time()))
+        try:
+            run_id, report = await run_logged(storage, now_ms=storage.clock(), trigger="schedule")
+            log.info("lifecycle run %d: %d action(s), %d error(s)", run_id,
+                     sum(o.matched for o in report.outcomes), len(report.errors))
+        except LifecycleBusy as busy:
+            log.info("lifecycle run skipped: %s", busy.message)
+        except Exception:
+            log.exception("lifecycle run failed; it will run again at the next scheduled time")
 
 
 async def _collect_forever(storage: Any) -> None:

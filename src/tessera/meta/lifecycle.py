@@ -22,7 +22,7 @@ from tessera.core.lifecycle.rules import (
     Transition,
 )
 from tessera.meta.ranges import key_window
-from tessera.meta.schema import bucket_lifecycle, buckets, objects, parts, uploads
+from tessera.meta.schema import bucket_lifecycle, buckets, lifecycle_runs, objects, parts, uploads
 
 
 async def find(conn: AsyncConnection, bucket_id: int) -> Configuration | None:
@@ -159,3 +159,29 @@ async def aged_objects(conn: AsyncConnection, bucket_id: int, *, prefix: str, ex
         .limit(limit)
     )
     return [ObjectCandidate(r.key, r.size, r.last_modified_ms, r.storage_class) for r in rows]
+
+
+# --- the run log -------------------------------------------------------------------------------
+
+async def start_run(conn: AsyncConnection, *, trigger: str, bucket: str | None, dry_run: bool,
+                    evaluated_at_ms: int, started_ms: int) -> int:
+    result = await conn.execute(
+        sa.insert(lifecycle_runs).values(trigger=trigger, bucket=bucket, dry_run=dry_run,
+                                         evaluated_at_ms=evaluated_at_ms, started_ms=started_ms)
+        .returning(lifecycle_runs.c.run_id)
+    )
+    return result.scalar_one()
+
+
+async def finish_run(conn: AsyncConnection, run_id: int, *, finished_ms: int, outcomes: list[dict[str, Any]],
+                     errors: list[dict[str, Any]]) -> None:
+    await conn.execute(
+        sa.update(lifecycle_runs).where(lifecycle_runs.c.run_id == run_id)
+        .values(finished_ms=finished_ms, outcomes=outcomes, errors=errors)
+    )
+
+
+async def recent_runs(conn: AsyncConnection, limit: int) -> list[Any]:
+    return list(await conn.execute(
+        sa.select(lifecycle_runs).order_by(lifecycle_runs.c.run_id.desc()).limit(limit)
+    ))

@@ -45,6 +45,31 @@ bucket_lifecycle = sa.Table(
     sa.Column("updated_ms", Millis, nullable=False),
 )
 
+# One row per lifecycle run: what it was asked, what it did, how it ended. A run whose
+# finished_ms stays empty was interrupted (the process died); the next run redoes its work.
+lifecycle_runs = sa.Table(
+    "lifecycle_runs",
+    metadata,
+    sa.Column("run_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("bucket", sa.String(63), nullable=True),
+    sa.Column("dry_run", sa.Boolean, nullable=False),
+    sa.Column("evaluated_at_ms", Millis, nullable=False),
+    sa.Column("started_ms", Millis, nullable=False),
+    sa.Column("finished_ms", Millis, nullable=True),
+    sa.Column("outcomes", sa.JSON, nullable=True),
+    sa.Column("errors", sa.JSON, nullable=True),
+)
+
+# Named leases: one holder at a time across every process sharing the metadata store.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("expires_ms", Millis, nullable=False),
+)
+
 # Every blob file on disk has a row here from before the file exists until after it is gone.
 # state: pending (being written, owned by the request writing it), live (owned by a part or an
 # object), garbage (owner released it; the file may be unlinked). The state changes in the same

@@ -12,14 +12,17 @@ Rules that filter by object tags match no object yet: Tessera does not store obj
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable
 
 from tessera.core import multipart, objects
 from tessera.core.lifecycle.rules import DAY_MS, TRANSITION_CLASSES, Rule, Transition
 from tessera.core.storage import Storage
 from tessera.meta import lifecycle as lifecycle_rows
 from tessera.meta.lifecycle import ObjectCandidate, UploadCandidate
+
+log = logging.getLogger(__name__)
 
 BATCH = 500
 NEVER = -1  # a cutoff no timestamp is at or before
@@ -42,6 +45,7 @@ class RunReport:
     now_ms: int
     dry_run: bool
     outcomes: list[Outcome] = field(default_factory=list)
+    errors: list[dict[str, str]] = field(default_factory=list)
 
 
 def cutoff(now_ms: int, days: int | None, created_before_ms: int | None) -> int:
@@ -52,14 +56,24 @@ def cutoff(now_ms: int, days: int | None, created_before_ms: int | None) -> int:
     return created_before_ms - 1
 
 
-async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, dry_run: bool = False) -> RunReport:
+async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, dry_run: bool = False,
+              before_each_rule: Callable[[], Awaitable[None]] | None = None) -> RunReport:
+    """Apply every enabled rule of every configured bucket (or of ``bucket_name``). A rule that
+    fails is reported in ``errors`` and the run goes on with the next."""
     report = RunReport(now_ms, dry_run)
     async with storage.db.read() as conn:
         configured = await lifecycle_rows.configured_buckets(conn, bucket_name)
     for bucket_id, name, config in configured:
         for rule in config.rules:
-            if rule.enabled:
+            if not rule.enabled:
+                continue
+            if before_each_rule is not None:
+                await before_each_rule()
+            try:
                 report.outcomes.extend(await _apply(storage, bucket_id, name, rule, now_ms, dry_run))
+            except Exception as error:
+                log.exception("lifecycle rule %r of bucket %s failed", rule.id, name)
+                report.errors.append({"bucket": name, "rule_id": rule.id, "error": f"{type(error).__name__}: {error}"})
     return report
 
 
