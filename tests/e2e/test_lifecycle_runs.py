@@ -116,7 +116,7 @@ def test_a_run_killed_half_way_is_finished_by_the_next(server: TesseraServer, cl
         bucket.init_multipart_upload(f"k{i:03d}")
     abort_everything_rule(bucket)
     command = [sys.executable, "-m", "tessera", "admin", "lifecycle", "run", "--bucket", bucket_name,
-               "--data-dir", str(server.data_dir)]
+               "--batch-size", "4", "--data-dir", str(server.data_dir)]
     if server.metadata_url:
         command += ["--metadata-url", server.metadata_url]
     runner = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

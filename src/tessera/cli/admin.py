@@ -14,6 +14,7 @@ from tessera.cli.runtime import open_storage
 from tessera.core.collector import DEFAULT_GRACE_MS, collect
 from tessera.core.fsck import fsck
 from tessera.core.lifecycle import runs as lifecycle_runs
+from tessera.core.lifecycle.engine import DEFAULT_BATCH
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -34,6 +35,8 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     run.add_argument("--now", type=_instant, help="evaluate the rules as if at this ISO 8601 instant")
     run.add_argument("--dry-run", action="store_true", help="count what would be done, change nothing")
     run.add_argument("--json", action="store_true", help="print the report as JSON")
+    run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
+                     help=f"uploads or objects per query and per transaction (default {DEFAULT_BATCH})")
     storage_options(run)
     run.set_defaults(run=lambda args: asyncio.run(_lifecycle_run(args)))
     history = lifecycle_actions.add_parser("log", help="show the most recent lifecycle runs")
@@ -58,7 +61,8 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
     try:
         now_ms = args.now if args.now is not None else storage.clock()
         run_id, report = await lifecycle_runs.run_logged(storage, now_ms=now_ms, trigger="admin",
-                                                         bucket_name=args.bucket, dry_run=args.dry_run)
+                                                         bucket_name=args.bucket, dry_run=args.dry_run,
+                                                         batch=args.batch_size)
     except lifecycle_runs.LifecycleBusy as busy:
         print(f"tessera: {busy.message}", file=sys.stderr)
         return 1

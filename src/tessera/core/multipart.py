@@ -280,20 +280,26 @@ async def abort_upload(storage: Storage, bucket_name: str, key: str, upload_id: 
     return len(released)
 
 
-async def abort_stale_upload(storage: Storage, upload_id: str, *, updated_at_or_before_ms: int) -> bool:
-    """Abort an upload for a lifecycle rule, but only if it is still in progress and still has
-    not changed since the cutoff: an upload completed, aborted or given a new part while the
-    run was deciding is left alone. Part uploads landing afterwards get NoSuchUpload."""
+async def abort_stale_uploads(storage: Storage, upload_ids: list[str], *, updated_at_or_before_ms: int) -> set[str]:
+    """Abort uploads for a lifecycle rule, in one transaction; returns the IDs aborted.
+
+    Each upload is re-checked under its row lock: one completed, aborted or given a new part
+    since the cutoff is left alone. Part uploads landing afterwards get NoSuchUpload.
+    """
+    aborted: set[str] = set()
+    released: list[str] = []
     async with storage.db.write() as conn:
-        row = await upload_rows.find(conn, upload_id, lock=True)
-        if row is None or row.state != upload_rows.ACTIVE:
-            return False
-        if (row.last_part_ms or row.initiated_ms) > updated_at_or_before_ms:
-            return False
-        released = await upload_rows.delete(conn, upload_id)
+        for upload_id in upload_ids:
+            row = await upload_rows.find(conn, upload_id, lock=True)
+            if row is None or row.state != upload_rows.ACTIVE:
+                continue
+            if (row.last_part_ms or row.initiated_ms) > updated_at_or_before_ms:
+                continue
+            released.extend(await upload_rows.delete(conn, upload_id))
+            aborted.add(upload_id)
         await blob_rows.release(conn, released)
     await storage.free(released)
-    return True
+    return aborted
 
 
 async def list_uploads(storage: Storage, bucket_name: str, *, prefix: str, delimiter: str, key_marker: str,

@@ -211,33 +211,40 @@ async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:
     return True
 
 
-async def expire_object(storage: Storage, bucket_name: str, key: str, *, last_modified_ms: int) -> bool:
-    """Delete an object for a lifecycle rule, but only the version the rule looked at: one
-    overwritten while the run was deciding is left alone."""
+async def expire_objects(storage: Storage, bucket_name: str, versions: list[tuple[str, int]]) -> set[str]:
+    """Delete objects for a lifecycle rule, in one transaction; ``versions`` are (key, last
+    modified) as the rule saw them. One overwritten since is left alone. Returns the keys deleted."""
+    deleted: set[str] = set()
+    released: list[str] = []
     async with storage.db.write() as conn:
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
-        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
-        if info is None or info.last_modified_ms != last_modified_ms:
-            return False
-        await object_rows.delete(conn, bucket.bucket_id, key)
-        released = await _release_data(conn, info)
+        for key, last_modified_ms in versions:
+            info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+            if info is None or info.last_modified_ms != last_modified_ms:
+                continue
+            await object_rows.delete(conn, bucket.bucket_id, key)
+            released.extend(await _release_data(conn, info))
+            deleted.add(key)
     await storage.free(released)
-    return True
+    return deleted
 
 
-async def transition_object(storage: Storage, bucket_name: str, key: str, *, last_modified_ms: int,
-                            storage_class: str, from_classes: tuple[str, ...]) -> bool:
-    """Move an object to a colder ``storage_class`` (metadata only: the bytes stay where they are),
-    if it is still the version the rule looked at and still in one of ``from_classes``."""
+async def transition_objects(storage: Storage, bucket_name: str, versions: list[tuple[str, int]], *,
+                             storage_class: str, from_classes: tuple[str, ...]) -> set[str]:
+    """Move objects to a colder ``storage_class`` (metadata only: the bytes stay where they are),
+    if each is still the version the rule saw and still in one of ``from_classes``."""
+    moved: set[str] = set()
     async with storage.db.write() as conn:
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
-        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
-        if info is None or info.last_modified_ms != last_modified_ms:
-            return False
-        if info.attributes.storage_class not in from_classes:
-            return False
-        await object_rows.set_storage_class(conn, bucket.bucket_id, key, storage_class)
-    return True
+        for key, last_modified_ms in versions:
+            info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+            if info is None or info.last_modified_ms != last_modified_ms:
+                continue
+            if info.attributes.storage_class not in from_classes:
+                continue
+            await object_rows.set_storage_class(conn, bucket.bucket_id, key, storage_class)
+            moved.add(key)
+    return moved
 
 
 async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) -> list[str]:

@@ -2,8 +2,9 @@
 objects — or, in a dry run, count what would be done.
 
 Candidates come a batch at a time through indexes (uploads by last update, objects by key
-within the rule's prefix). Each action is its own small transaction that re-checks the
-candidate, so a run is idempotent, can stop anywhere (a crash, a restart) and be run again,
+within the rule's prefix), and each batch is acted on in one transaction that re-checks every
+candidate under its row lock, so a run is idempotent, can stop anywhere (a crash, a restart)
+and be run again,
 and never undoes a concurrent write: an upload completed or given a new part, or an object
 overwritten, after it was selected is left alone.
 
@@ -24,7 +25,7 @@ from tessera.meta.lifecycle import ObjectCandidate, UploadCandidate
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+DEFAULT_BATCH = 500  # candidates per query and per transaction
 NEVER = -1  # a cutoff no timestamp is at or before
 
 
@@ -57,7 +58,7 @@ def cutoff(now_ms: int, days: int | None, created_before_ms: int | None) -> int:
 
 
 async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, dry_run: bool = False,
-              before_each_rule: Callable[[], Awaitable[None]] | None = None) -> RunReport:
+              batch: int = DEFAULT_BATCH, before_each_rule: Callable[[], Awaitable[None]] | None = None) -> RunReport:
     """Apply every enabled rule of every configured bucket (or of ``bucket_name``). A rule that
     fails is reported in ``errors`` and the run goes on with the next."""
     report = RunReport(now_ms, dry_run)
@@ -70,52 +71,65 @@ async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, 
             if before_each_rule is not None:
                 await before_each_rule()
             try:
-                report.outcomes.extend(await _apply(storage, bucket_id, name, rule, now_ms, dry_run))
+                report.outcomes.extend(await _apply(_Pass(storage, bucket_id, name, now_ms, dry_run, batch), rule))
             except Exception as error:
                 log.exception("lifecycle rule %r of bucket %s failed", rule.id, name)
                 report.errors.append({"bucket": name, "rule_id": rule.id, "error": f"{type(error).__name__}: {error}"})
     return report
 
 
-async def _apply(storage: Storage, bucket_id: int, bucket: str, rule: Rule, now_ms: int,
-                 dry_run: bool) -> list[Outcome]:
+@dataclass(frozen=True)
+class _Pass:
+    """One rule's pass over one bucket."""
+
+    storage: Storage
+    bucket_id: int
+    bucket: str
+    now_ms: int
+    dry_run: bool
+    batch: int
+
+
+async def _apply(p: _Pass, rule: Rule) -> list[Outcome]:
     outcomes = []
     if rule.abort_multipart_upload is not None:
-        outcomes.append(await _abort_uploads(storage, bucket_id, bucket, rule, now_ms, dry_run))
-    if rule.expiration is not None and _expiration_cutoff(rule, now_ms) is not None:
-        outcomes.append(await _expire_objects(storage, bucket_id, bucket, rule, now_ms, dry_run))
+        outcomes.append(await _abort_uploads(p, rule))
+    if rule.expiration is not None and _expiration_cutoff(rule, p.now_ms) is not None:
+        outcomes.append(await _expire_objects(p, rule))
     # Coldest first, so an object old enough for several transitions goes straight to the last.
     for transition in sorted(rule.transitions, key=lambda t: -TRANSITION_CLASSES.index(t.storage_class)):
-        outcomes.append(await _transition_objects(storage, bucket_id, bucket, rule, transition, now_ms, dry_run))
+        outcomes.append(await _transition_objects(p, rule, transition))
     return outcomes
 
 
 # --- uploads -----------------------------------------------------------------------------
 
-async def _abort_uploads(storage: Storage, bucket_id: int, bucket: str, rule: Rule, now_ms: int,
-                         dry_run: bool) -> Outcome:
+async def _abort_uploads(p: _Pass, rule: Rule) -> Outcome:
     action = rule.abort_multipart_upload
     assert action is not None
-    limit = cutoff(now_ms, action.days, action.created_before_ms)
-    outcome = Outcome(bucket, rule.id, "AbortMultipartUpload")
-    async for upload in _stale_uploads(storage, bucket_id, rule, limit):
-        if dry_run or await multipart.abort_stale_upload(storage, upload.upload_id, updated_at_or_before_ms=limit):
-            outcome.matched += 1
-            outcome.parts += upload.parts
-            outcome.bytes += upload.size
+    limit = cutoff(p.now_ms, action.days, action.created_before_ms)
+    outcome = Outcome(p.bucket, rule.id, "AbortMultipartUpload")
+    async for batch in _stale_uploads(p, rule, limit):
+        if not p.dry_run:
+            aborted = await multipart.abort_stale_uploads(p.storage, [u.upload_id for u in batch],
+                                                          updated_at_or_before_ms=limit)
+            batch = [u for u in batch if u.upload_id in aborted]
+        outcome.matched += len(batch)
+        outcome.parts += sum(u.parts for u in batch)
+        outcome.bytes += sum(u.size for u in batch)
     return outcome
 
 
-async def _stale_uploads(storage: Storage, bucket_id: int, rule: Rule, limit: int) -> AsyncIterator[UploadCandidate]:
+async def _stale_uploads(p: _Pass, rule: Rule, limit: int) -> AsyncIterator[list[UploadCandidate]]:
     after = ""
     while True:
-        async with storage.db.read() as conn:
-            batch = await lifecycle_rows.stale_uploads(conn, bucket_id, prefix=rule.prefix, excluded=_excluded(rule),
+        async with p.storage.db.read() as conn:
+            batch = await lifecycle_rows.stale_uploads(conn, p.bucket_id, prefix=rule.prefix, excluded=_excluded(rule),
                                                        updated_at_or_before_ms=limit, after_upload_id=after,
-                                                       limit=BATCH)
-        for upload in batch:
-            yield upload
-        if len(batch) < BATCH:
+                                                       limit=p.batch)
+        if batch:
+            yield batch
+        if len(batch) < p.batch:
             return
         after = batch[-1].upload_id
 
@@ -133,51 +147,51 @@ def _expiration_cutoff(rule: Rule, now_ms: int) -> int | None:
     return cutoff(now_ms, e.days, e.created_before_ms)
 
 
-async def _expire_objects(storage: Storage, bucket_id: int, bucket: str, rule: Rule, now_ms: int,
-                          dry_run: bool) -> Outcome:
-    limit = _expiration_cutoff(rule, now_ms)
+async def _expire_objects(p: _Pass, rule: Rule) -> Outcome:
+    limit = _expiration_cutoff(rule, p.now_ms)
     assert limit is not None
-    outcome = Outcome(bucket, rule.id, "Expiration")
-    async for candidate in _aged_objects(storage, bucket_id, rule, limit, None):
-        if dry_run or await objects.expire_object(storage, bucket, candidate.key,
-                                                  last_modified_ms=candidate.last_modified_ms):
-            outcome.matched += 1
-            outcome.bytes += candidate.size
+    outcome = Outcome(p.bucket, rule.id, "Expiration")
+    async for batch in _aged_objects(p, rule, limit, None):
+        if not p.dry_run:
+            deleted = await objects.expire_objects(p.storage, p.bucket, [(c.key, c.last_modified_ms) for c in batch])
+            batch = [c for c in batch if c.key in deleted]
+        outcome.matched += len(batch)
+        outcome.bytes += sum(c.size for c in batch)
     return outcome
 
 
-async def _transition_objects(storage: Storage, bucket_id: int, bucket: str, rule: Rule, transition: Transition,
-                              now_ms: int, dry_run: bool) -> Outcome:
-    limit = cutoff(now_ms, transition.days, transition.created_before_ms)
+async def _transition_objects(p: _Pass, rule: Rule, transition: Transition) -> Outcome:
+    limit = cutoff(p.now_ms, transition.days, transition.created_before_ms)
     target = transition.storage_class
     warmer = ("Standard", *TRANSITION_CLASSES[: TRANSITION_CLASSES.index(target)])
-    outcome = Outcome(bucket, rule.id, f"Transition:{target}")
-    async for candidate in _aged_objects(storage, bucket_id, rule, limit, warmer):
-        if dry_run or await objects.transition_object(storage, bucket, candidate.key,
-                                                      last_modified_ms=candidate.last_modified_ms,
-                                                      storage_class=target, from_classes=warmer):
-            outcome.matched += 1
-            outcome.bytes += candidate.size
+    outcome = Outcome(p.bucket, rule.id, f"Transition:{target}")
+    async for batch in _aged_objects(p, rule, limit, warmer):
+        if not p.dry_run:
+            moved = await objects.transition_objects(p.storage, p.bucket, [(c.key, c.last_modified_ms) for c in batch],
+                                                     storage_class=target, from_classes=warmer)
+            batch = [c for c in batch if c.key in moved]
+        outcome.matched += len(batch)
+        outcome.bytes += sum(c.size for c in batch)
     return outcome
 
 
-async def _aged_objects(storage: Storage, bucket_id: int, rule: Rule, limit: int,
-                        storage_classes: tuple[str, ...] | None) -> AsyncIterator[ObjectCandidate]:
+async def _aged_objects(p: _Pass, rule: Rule, limit: int,
+                        storage_classes: tuple[str, ...] | None) -> AsyncIterator[list[ObjectCandidate]]:
     if rule.tags:
         return  # no object carries tags, so none matches a tag filter
     size_filter = rule.filter
     after = ""
     while True:
-        async with storage.db.read() as conn:
+        async with p.storage.db.read() as conn:
             batch = await lifecycle_rows.aged_objects(
-                conn, bucket_id, prefix=rule.prefix, excluded=_excluded(rule), modified_at_or_before_ms=limit,
+                conn, p.bucket_id, prefix=rule.prefix, excluded=_excluded(rule), modified_at_or_before_ms=limit,
                 size_greater_than=size_filter.size_greater_than if size_filter else None,
                 size_less_than=size_filter.size_less_than if size_filter else None,
-                storage_classes=storage_classes, after_key=after, limit=BATCH,
+                storage_classes=storage_classes, after_key=after, limit=p.batch,
             )
-        for candidate in batch:
-            yield candidate
-        if len(batch) < BATCH:
+        if batch:
+            yield batch
+        if len(batch) < p.batch:
             return
         after = batch[-1].key
 

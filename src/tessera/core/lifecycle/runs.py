@@ -43,7 +43,7 @@ def _died_on_this_host(holder: str) -> bool:
 
 
 async def run_logged(storage: Storage, *, now_ms: int, trigger: str, bucket_name: str | None = None,
-                     dry_run: bool = False) -> tuple[int, RunReport]:
+                     dry_run: bool = False, batch: int = engine.DEFAULT_BATCH) -> tuple[int, RunReport]:
     """Run the rules under the lease (a dry run changes nothing and needs none), logging the run;
     returns (run ID, report). Raises LifecycleBusy when another run holds the lease."""
     holder = holder_name()
@@ -67,7 +67,7 @@ async def run_logged(storage: Storage, *, now_ms: int, trigger: str, bucket_name
         async with storage.db.write() as conn:
             run_id = await lifecycle_rows.start_run(conn, trigger=trigger, bucket=bucket_name, dry_run=dry_run,
                                                     evaluated_at_ms=now_ms, started_ms=storage.clock())
-        report = await engine.run(storage, now_ms=now_ms, bucket_name=bucket_name, dry_run=dry_run,
+        report = await engine.run(storage, now_ms=now_ms, bucket_name=bucket_name, dry_run=dry_run, batch=batch,
                                   before_each_rule=renew)
         async with storage.db.write() as conn:
             await lifecycle_rows.finish_run(conn, run_id, finished_ms=storage.clock(),

@@ -1,0 +1,73 @@
+"""The lifecycle actions re-check each candidate in their transaction: what changed after the
+run selected it is left alone. Driven on a real SQLite storage, without HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator
+
+from tessera.cli.runtime import open_storage
+from tessera.core import buckets, multipart, objects
+from tessera.core.models import ObjectAttributes
+from tessera.core.storage import Storage
+
+
+async def _body(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _run(tmp_path: Path, scenario) -> None:
+    async def main() -> None:
+        storage = await open_storage(argparse.Namespace(data_dir=str(tmp_path), metadata_url=None))
+        try:
+            await buckets.create_bucket(storage, "engine", owner="tester")
+            await scenario(storage)
+        finally:
+            await storage.db.close()
+
+    asyncio.run(main())
+
+
+async def _upload_with_part(storage: Storage, key: str) -> str:
+    upload = await multipart.initiate_upload(storage, "engine", key, ObjectAttributes(), initiator="tester")
+    await multipart.upload_part(storage, "engine", key, upload.upload_id, 1, _body(b"part"), size=4, content_md5=None)
+    return upload.upload_id
+
+
+def test_an_upload_completed_or_touched_after_selection_is_left_alone(tmp_path: Path) -> None:
+    async def scenario(storage: Storage) -> None:
+        completed = await _upload_with_part(storage, "completed")
+        await multipart.complete_upload(storage, "engine", "completed", completed, None)
+        touched = await _upload_with_part(storage, "touched")
+        stale = await _upload_with_part(storage, "stale")
+        await asyncio.sleep(0.005)
+        cutoff = storage.clock()  # the run selects everything last updated by now...
+        await asyncio.sleep(0.005)
+        await multipart.upload_part(storage, "engine", "touched", touched, 2, _body(b"late"), size=4,
+                                    content_md5=None)  # ...and then a part arrives
+        aborted = await multipart.abort_stale_uploads(storage, [completed, touched, stale],
+                                                      updated_at_or_before_ms=cutoff)
+        assert aborted == {stale}
+        assert (await objects.open_object(storage, "engine", "completed")).info.size == 4
+
+    _run(tmp_path, scenario)
+
+
+def test_an_object_overwritten_after_selection_is_left_alone(tmp_path: Path) -> None:
+    async def scenario(storage: Storage) -> None:
+        first = await objects.put_object(storage, "engine", "k", _body(b"one"), size=3, content_md5=None,
+                                         attrs=ObjectAttributes())
+        await objects.put_object(storage, "engine", "gone", _body(b"x"), size=1, content_md5=None,
+                                 attrs=ObjectAttributes())
+        gone = (await objects.open_object(storage, "engine", "gone")).info
+        await asyncio.sleep(0.005)
+        await objects.put_object(storage, "engine", "k", _body(b"two"), size=3, content_md5=None,
+                                 attrs=ObjectAttributes())
+        deleted = await objects.expire_objects(storage, "engine", [("k", first.last_modified_ms),
+                                                                   ("gone", gone.last_modified_ms)])
+        assert deleted == {"gone"}
+        assert (await objects.open_object(storage, "engine", "k")).info.etag != first.etag
+
+    _run(tmp_path, scenario)
