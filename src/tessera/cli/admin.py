@@ -35,7 +35,7 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     run.add_argument("--now", type=_instant, help="evaluate the rules as if at this ISO 8601 instant")
     run.add_argument("--dry-run", action="store_true", help="count what would be done, change nothing")
     run.add_argument("--json", action="store_true", help="print the report as JSON")
-    run.add_argument("--batch-size", type=int, default=DEFAULT_BATCH,
+    run.add_argument("--batch-size", type=_batch_size, default=DEFAULT_BATCH,
                      help=f"uploads or objects per query and per transaction (default {DEFAULT_BATCH})")
     storage_options(run)
     run.set_defaults(run=lambda args: asyncio.run(_lifecycle_run(args)))
@@ -44,6 +44,12 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     history.add_argument("--json", action="store_true", help="print the runs as JSON")
     storage_options(history)
     history.set_defaults(run=lambda args: asyncio.run(_lifecycle_log(args)))
+
+
+def _batch_size(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 10000, not {text!r}")
+    return int(text)
 
 
 def _instant(text: str) -> int:

@@ -286,20 +286,12 @@ async def abort_stale_uploads(storage: Storage, upload_ids: list[str], *, update
     Each upload is re-checked under its row lock: one completed, aborted or given a new part
     since the cutoff is left alone. Part uploads landing afterwards get NoSuchUpload.
     """
-    aborted: set[str] = set()
-    released: list[str] = []
     async with storage.db.write() as conn:
-        for upload_id in upload_ids:
-            row = await upload_rows.find(conn, upload_id, lock=True)
-            if row is None or row.state != upload_rows.ACTIVE:
-                continue
-            if (row.last_part_ms or row.initiated_ms) > updated_at_or_before_ms:
-                continue
-            released.extend(await upload_rows.delete(conn, upload_id))
-            aborted.add(upload_id)
+        aborted = await upload_rows.lock_stale(conn, upload_ids, updated_at_or_before_ms=updated_at_or_before_ms)
+        released = await upload_rows.delete_many(conn, aborted) if aborted else []
         await blob_rows.release(conn, released)
     await storage.free(released)
-    return aborted
+    return set(aborted)
 
 
 async def list_uploads(storage: Storage, bucket_name: str, *, prefix: str, delimiter: str, key_marker: str,

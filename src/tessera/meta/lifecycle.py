@@ -105,27 +105,43 @@ class UploadCandidate:
 
 
 async def stale_uploads(conn: AsyncConnection, bucket_id: int, *, prefix: str, excluded: Iterable[str],
-                        updated_at_or_before_ms: int, after_upload_id: str, limit: int) -> list[UploadCandidate]:
+                        updated_at_or_before_ms: int, after: tuple[int, str] | None,
+                        limit: int) -> list[UploadCandidate]:
     """Active uploads under ``prefix`` (outside ``excluded``) last updated at or before the cutoff,
-    in upload-ID order after ``after_upload_id``, with their part counts and bytes."""
-    selected = (
-        sa.select(uploads.c.upload_id, uploads.c.key, last_update().label("last_update_ms"))
-        .where(uploads.c.bucket_id == bucket_id, uploads.c.state == "active",
-               last_update() <= updated_at_or_before_ms, uploads.c.upload_id > after_upload_id,
-               *key_window(uploads.c.key, prefix), *_outside(uploads.c.key, excluded))
-        .order_by(uploads.c.upload_id)
-        .limit(limit)
-        .subquery()
-    )
-    rows = await conn.execute(
-        sa.select(selected.c.upload_id, selected.c.key, selected.c.last_update_ms,
-                  sa.func.count(parts.c.part_number).label("parts"),
-                  sa.func.coalesce(sa.func.sum(parts.c.size), 0).label("size"))
-        .select_from(selected.outerjoin(parts, parts.c.upload_id == selected.c.upload_id))
-        .group_by(selected.c.upload_id, selected.c.key, selected.c.last_update_ms)
-        .order_by(selected.c.upload_id)
-    )
-    return [UploadCandidate(r.upload_id, r.key, r.last_update_ms, r.parts, int(r.size)) for r in rows]
+    in (last update, upload ID) order — the order of their index — after ``after``, with their
+    part counts and bytes."""
+
+    def select(*position: sa.ColumnElement, count: int) -> sa.Select:
+        return (
+            sa.select(uploads.c.upload_id, uploads.c.key, last_update().label("last_update_ms"))
+            .where(uploads.c.bucket_id == bucket_id, uploads.c.state == "active",
+                   last_update() <= updated_at_or_before_ms, *position,
+                   *key_window(uploads.c.key, prefix), *_outside(uploads.c.key, excluded))
+            .order_by(last_update(), uploads.c.upload_id)
+            .limit(count)
+        )
+
+    found: list[Any] = []
+    if after is not None:
+        # Two index seeks: the rest of the uploads sharing the last timestamp, then later ones.
+        # (One keyset condition over the pair makes SQLite scan from the start every time.)
+        found = list(await conn.execute(select(last_update() == after[0], uploads.c.upload_id > after[1],
+                                               count=limit)))
+        position = [last_update() > after[0]]
+    else:
+        position = []
+    if len(found) < limit:
+        found += list(await conn.execute(select(*position, count=limit - len(found))))
+    sizes = {}
+    ids = [r.upload_id for r in found]
+    for start in range(0, len(ids), 500):
+        rows = await conn.execute(
+            sa.select(parts.c.upload_id, sa.func.count().label("parts"), sa.func.sum(parts.c.size).label("size"))
+            .where(parts.c.upload_id.in_(ids[start : start + 500]))
+            .group_by(parts.c.upload_id)
+        )
+        sizes.update({r.upload_id: (r.parts, int(r.size)) for r in rows})
+    return [UploadCandidate(r.upload_id, r.key, r.last_update_ms, *sizes.get(r.upload_id, (0, 0))) for r in found]
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,7 @@ sa.Index(
     "ix_uploads_active_age",
     uploads.c.bucket_id,
     sa.func.coalesce(uploads.c.last_part_ms, uploads.c.initiated_ms),
+    uploads.c.upload_id,
     sqlite_where=sa.text("state = 'active'"),
     postgresql_where=sa.text("state = 'active'"),
 )

@@ -47,6 +47,25 @@ async def delete(conn: AsyncConnection, upload_id: str) -> list[str]:
     return blob_ids
 
 
+async def lock_stale(conn: AsyncConnection, upload_ids: list[str], *, updated_at_or_before_ms: int) -> list[str]:
+    """Of ``upload_ids``, those still active and unchanged since the cutoff, locked."""
+    last_update = sa.func.coalesce(uploads.c.last_part_ms, uploads.c.initiated_ms)
+    rows = await conn.execute(
+        sa.select(uploads.c.upload_id)
+        .where(uploads.c.upload_id.in_(upload_ids), uploads.c.state == ACTIVE, last_update <= updated_at_or_before_ms)
+        .with_for_update()
+    )
+    return [r.upload_id for r in rows]
+
+
+async def delete_many(conn: AsyncConnection, upload_ids: list[str]) -> list[str]:
+    """Remove uploads and their parts in a few statements; returns the blob IDs the parts owned."""
+    blob_ids = [r.blob_id for r in await conn.execute(sa.select(parts.c.blob_id).where(parts.c.upload_id.in_(upload_ids)))]
+    await conn.execute(sa.delete(parts).where(parts.c.upload_id.in_(upload_ids)))
+    await conn.execute(sa.delete(uploads).where(uploads.c.upload_id.in_(upload_ids)))
+    return blob_ids
+
+
 async def page(conn: AsyncConnection, bucket_id: int, bucket_name: str, *, prefix: str, start: Bound,
                limit: int) -> list[Upload]:
     """Active uploads in (key, upload_id) order — upload IDs start with the initiation time."""

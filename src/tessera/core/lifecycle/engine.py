@@ -121,17 +121,16 @@ async def _abort_uploads(p: _Pass, rule: Rule) -> Outcome:
 
 
 async def _stale_uploads(p: _Pass, rule: Rule, limit: int) -> AsyncIterator[list[UploadCandidate]]:
-    after = ""
+    after: tuple[int, str] | None = None
     while True:
         async with p.storage.db.read() as conn:
             batch = await lifecycle_rows.stale_uploads(conn, p.bucket_id, prefix=rule.prefix, excluded=_excluded(rule),
-                                                       updated_at_or_before_ms=limit, after_upload_id=after,
-                                                       limit=p.batch)
+                                                       updated_at_or_before_ms=limit, after=after, limit=p.batch)
         if batch:
             yield batch
         if len(batch) < p.batch:
             return
-        after = batch[-1].upload_id
+        after = (batch[-1].last_update_ms, batch[-1].upload_id)
 
 
 # --- objects -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_uploads_active_age",
         "uploads",
-        ["bucket_id", sa.text("coalesce(last_part_ms, initiated_ms)")],
+        ["bucket_id", sa.text("coalesce(last_part_ms, initiated_ms)"), "upload_id"],
         sqlite_where=sa.text("state = 'active'"),
         postgresql_where=sa.text("state = 'active'"),
     )
