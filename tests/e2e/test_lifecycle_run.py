@@ -16,6 +16,7 @@ from oss2.models import (
     AbortMultipartUpload,
     BucketLifecycle,
     FilterNot,
+    FilterNotTag,
     LifecycleExpiration,
     LifecycleFilter,
     LifecycleRule,
@@ -148,21 +149,35 @@ def test_expiration_of_multipart_objects_frees_their_parts(server: TesseraServer
     assert raw.settle(server.data_dir, before) == set()
 
 
-def test_disabled_and_tag_rules_do_nothing(server: TesseraServer, bucket: oss2.Bucket) -> None:
+def test_disabled_rules_do_nothing(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    bucket.put_bucket_lifecycle(rules(
+        LifecycleRule("off", "off/", status=LifecycleRule.DISABLED, expiration=LifecycleExpiration(days=1))))
+    started = time.time()
+    bucket.put_object("off/x", b"x")
+    assert run(server, bucket.bucket_name, started + 30 * DAY)["outcomes"] == []
+    assert bucket.object_exists("off/x")
+
+
+def test_tag_filters_and_tagged_exclusions(server: TesseraServer, bucket: oss2.Bucket) -> None:
     tags = TaggingRule()
     tags.add("team", "ops")
     bucket.put_bucket_lifecycle(rules(
-        LifecycleRule("off", "off/", status=LifecycleRule.DISABLED, expiration=LifecycleExpiration(days=1)),
         LifecycleRule("tagged", "tag/", status=LifecycleRule.ENABLED, expiration=LifecycleExpiration(days=1),
                       tagging=Tagging(tags)),
+        LifecycleRule("keep-tagged", "n/", status=LifecycleRule.ENABLED, expiration=LifecycleExpiration(days=1),
+                      filter=LifecycleFilter([FilterNot("n/keep/", FilterNotTag("keep", "yes"))])),
     ))
     started = time.time()
-    bucket.put_object("off/x", b"x")
-    bucket.put_object("tag/y", b"y")
-    report = run(server, bucket.bucket_name, started + 30 * DAY)
-    assert [o["rule_id"] for o in report["outcomes"]] == ["tagged"]
-    assert outcome(report, "tagged", "Expiration")["matched"] == 0  # no object carries tags
-    assert bucket.object_exists("off/x") and bucket.object_exists("tag/y")
+    bucket.put_object("tag/ops", b"1", headers={"x-oss-tagging": "team=ops&other=1"})
+    bucket.put_object("tag/dev", b"2", headers={"x-oss-tagging": "team=dev"})
+    bucket.put_object("tag/none", b"3")
+    bucket.put_object("n/keep/tagged", b"4", headers={"x-oss-tagging": "keep=yes"})
+    bucket.put_object("n/keep/untagged", b"5")
+    bucket.put_object("n/other", b"6", headers={"x-oss-tagging": "keep=yes"})  # outside the Not prefix
+    report = run(server, bucket.bucket_name, started + 2 * DAY, "--batch-size", "2")
+    assert outcome(report, "tagged", "Expiration")["matched"] == 1
+    assert outcome(report, "keep-tagged", "Expiration")["matched"] == 2
+    assert sorted(o.key for o in oss2.ObjectIterator(bucket)) == ["n/keep/tagged", "tag/dev", "tag/none"]
 
 
 def test_transitions_go_colder_with_age(server: TesseraServer, bucket: oss2.Bucket) -> None:

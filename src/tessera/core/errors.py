@@ -82,6 +82,10 @@ class InvalidArgument(TesseraError):
         super().__init__(message, **details)
 
 
+class InvalidTag(TesseraError):
+    default_message = "The tag provided was not a valid tag."
+
+
 class MalformedXML(TesseraError):
     default_message = "The XML you provided was not well-formed or did not validate."
 

@@ -43,6 +43,8 @@ class ObjectAttributes:
     headers: dict[str, str] = field(default_factory=dict)
     # x-oss-meta-* names (lower-case, without the prefix) to values.
     user_meta: dict[str, str] = field(default_factory=dict)
+    # Object tags (x-oss-tagging, PutObjectTagging), which lifecycle rules can filter by.
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

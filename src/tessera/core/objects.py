@@ -155,20 +155,22 @@ async def open_object(storage: Storage, bucket_name: str, key: str) -> OpenObjec
 
 async def copy_object(storage: Storage, source_bucket: str, source_key: str, bucket_name: str, key: str, *,
                       source_conditions: conditions.Preconditions, replace_attrs: ObjectAttributes | None,
-                      forbid_overwrite: bool = False) -> ObjectInfo:
-    """Copy an object; ``replace_attrs`` None keeps the source's metadata (COPY directive)."""
+                      replace_tags: dict[str, str] | None = None, forbid_overwrite: bool = False) -> ObjectInfo:
+    """Copy an object; ``replace_attrs`` None keeps the source's metadata (COPY directive), and
+    ``replace_tags`` None its tags (x-oss-tagging-directive COPY)."""
     check_key(key)
     await get_bucket(storage, bucket_name)
     source = await open_object(storage, source_bucket, source_key)
     conditions.check(source.info, source_conditions, for_copy=True)
     same_object = (source_bucket, source_key) == (bucket_name, key)
-    if same_object and replace_attrs is None:
+    if same_object and replace_attrs is None and replace_tags is None:
         raise InvalidArgument(
             "This copy request is illegal because it is trying to copy an object to itself "
             "without changing the object's metadata.",
             name="x-oss-metadata-directive", value="COPY",
         )
     attrs = replace_attrs if replace_attrs is not None else source.info.attributes
+    attrs = dataclasses.replace(attrs, tags=replace_tags if replace_tags is not None else source.info.attributes.tags)
     if same_object:
         return await _replace_metadata(storage, bucket_name, key, source.info, attrs)
     blob_id = await storage.pending_blob()
@@ -195,6 +197,15 @@ async def _replace_metadata(storage: Storage, bucket_name: str, key: str, expect
         updated = await object_rows.find(conn, bucket.bucket_id, bucket.name, key)
     assert updated is not None
     return updated
+
+
+async def set_object_tags(storage: Storage, bucket_name: str, key: str, tags: dict[str, str]) -> None:
+    """Replace an object's tags (an empty mapping removes them); its data and Last-Modified stay."""
+    check_key(key)
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.get(conn, bucket_name, lock="share")
+        if not await object_rows.set_tags(conn, bucket.bucket_id, key, tags):
+            raise NoSuchKey(Key=key)
 
 
 async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:

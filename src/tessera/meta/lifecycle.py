@@ -150,6 +150,7 @@ class ObjectCandidate:
     size: int
     last_modified_ms: int
     storage_class: str
+    tags: dict[str, str]
 
 
 async def aged_objects(conn: AsyncConnection, bucket_id: int, *, prefix: str, excluded: Iterable[str],
@@ -169,12 +170,12 @@ async def aged_objects(conn: AsyncConnection, bucket_id: int, *, prefix: str, ex
     if storage_classes is not None:
         conditions.append(objects.c.storage_class.in_(list(storage_classes)))
     rows = await conn.execute(
-        sa.select(objects.c.key, objects.c.size, objects.c.last_modified_ms, objects.c.storage_class)
+        sa.select(objects.c.key, objects.c.size, objects.c.last_modified_ms, objects.c.storage_class, objects.c.tags)
         .where(*conditions)
         .order_by(objects.c.key)
         .limit(limit)
     )
-    return [ObjectCandidate(r.key, r.size, r.last_modified_ms, r.storage_class) for r in rows]
+    return [ObjectCandidate(r.key, r.size, r.last_modified_ms, r.storage_class, dict(r.tags or {})) for r in rows]
 
 
 # --- the run log -------------------------------------------------------------------------------

@@ -41,6 +41,13 @@ async def set_storage_class(conn: AsyncConnection, bucket_id: int, key: str, sto
     )
 
 
+async def set_tags(conn: AsyncConnection, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
+    result = await conn.execute(
+        sa.update(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key).values(tags=tags)
+    )
+    return result.rowcount == 1
+
+
 async def delete(conn: AsyncConnection, bucket_id: int, key: str) -> None:
     await conn.execute(sa.delete(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key))
 

@@ -25,6 +25,7 @@ def attributes(row: Any) -> ObjectAttributes:
         storage_class=row.storage_class,
         headers=dict(row.headers or {}),
         user_meta=dict(row.user_meta or {}),
+        tags=dict(row.tags or {}),
     )
 
 
@@ -34,6 +35,7 @@ def attribute_columns(attrs: ObjectAttributes) -> dict[str, Any]:
         "storage_class": attrs.storage_class,
         "headers": dict(attrs.headers),
         "user_meta": dict(attrs.user_meta),
+        "tags": dict(attrs.tags),
     }
 
 

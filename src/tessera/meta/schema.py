@@ -96,6 +96,7 @@ objects = sa.Table(
     sa.Column("content_type", sa.String(255), nullable=False),
     sa.Column("headers", sa.JSON, nullable=False),
     sa.Column("user_meta", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False, server_default=sa.text("'{}'")),
     sa.Column("storage_class", sa.String(32), nullable=False),
     sa.Column("object_type", sa.String(16), nullable=False),
     sa.Column("last_modified_ms", Millis, nullable=False),
@@ -122,6 +123,7 @@ uploads = sa.Table(
     sa.Column("content_type", sa.String(255), nullable=False),
     sa.Column("headers", sa.JSON, nullable=False),
     sa.Column("user_meta", sa.JSON, nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False, server_default=sa.text("'{}'")),
     # Filled at completion, to answer a retried Complete identically.
     sa.Column("completed_parts", sa.Text, nullable=True),
     sa.Column("etag", sa.String(48), nullable=True),

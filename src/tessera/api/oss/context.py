@@ -7,15 +7,16 @@ import binascii
 import hashlib
 from dataclasses import dataclass
 from typing import AsyncIterator
-from xml.etree.ElementTree import Element
+from urllib.parse import parse_qsl
 
 from aiohttp import web
 
 from tessera.api.oss import wire
 from tessera.api.oss.target import Target
-from tessera.core.errors import EntityTooLarge, InvalidArgument, InvalidDigest
+from tessera.core.errors import EntityTooLarge, InvalidArgument, InvalidDigest, InvalidTag
 from tessera.core.models import ObjectAttributes
 from tessera.core.storage import Storage
+from tessera.core.tags import check_tags
 
 # Headers stored with an object and sent back on GET/HEAD, as the client spelled them.
 STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Expires")
@@ -110,10 +111,23 @@ class OssRequest:
             storage_class=headers.get("x-oss-storage-class", ""),
             headers={name: headers[name] for name in STORED_HEADERS if name in headers},
             user_meta=meta,
+            tags=self.tagging_header(),
         )
 
+    def tagging_header(self) -> dict[str, str]:
+        """``x-oss-tagging: k1=v1&k2=v2`` (URL-encoded), as sent with PutObject and friends."""
+        return parse_tagging(self.header("x-oss-tagging") or "")
 
-def xml_response(root: Element, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+
+def parse_tagging(text: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text))
+    except ValueError:
+        raise InvalidTag(f"x-oss-tagging must be URL-encoded key=value pairs joined by '&': {text!r}.") from None
+    return check_tags(pairs)
+
+
+def xml_response(root: wire.Xml, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(status=status, body=wire.document(root), headers=headers,
                         content_type="application/xml")
 

@@ -26,6 +26,7 @@ STATUS: dict[type[errors.TesseraError], tuple[int, str]] = {
     errors.FileAlreadyExists: (409, "FileAlreadyExists"),
     errors.InvalidArgument: (400, "InvalidArgument"),
     errors.MalformedXML: (400, "MalformedXML"),
+    errors.InvalidTag: (400, "InvalidTag"),
     errors.InvalidDigest: (400, "InvalidDigest"),
     errors.IncompleteBody: (400, "IncompleteBody"),
     errors.EntityTooLarge: (400, "EntityTooLarge"),

@@ -43,6 +43,8 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
     }
     if info.content_md5:
         headers["Content-MD5"] = info.content_md5
+    if info.attributes.tags:
+        headers["x-oss-tagging-count"] = str(len(info.attributes.tags))
     return headers
 
 
@@ -181,10 +183,15 @@ async def copy_object(req: OssRequest) -> web.Response:
     if directive not in ("COPY", "REPLACE"):
         raise InvalidArgument("x-oss-metadata-directive must be COPY or REPLACE.",
                               name="x-oss-metadata-directive", value=directive)
+    tagging = (req.header("x-oss-tagging-directive") or "COPY").upper()
+    if tagging not in ("COPY", "REPLACE"):
+        raise InvalidArgument("x-oss-tagging-directive must be Copy or Replace.",
+                              name="x-oss-tagging-directive", value=tagging)
     info = await objects.copy_object(
         req.storage, source_bucket, source_key, req.bucket, req.key,
         source_conditions=read_conditions(req, "x-oss-copy-source-"),
         replace_attrs=req.object_attributes() if directive == "REPLACE" else None,
+        replace_tags=req.tagging_header() if tagging == "REPLACE" else None,
         forbid_overwrite=req.flag("x-oss-forbid-overwrite"),
     )
     etag = wire.quoted_etag(info.etag)

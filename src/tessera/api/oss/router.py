@@ -6,7 +6,7 @@ from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from tessera.api.oss import buckets, lifecycle, listing, multipart, objects
+from tessera.api.oss import buckets, lifecycle, listing, multipart, objects, tagging
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
@@ -16,7 +16,7 @@ Handler = Callable[[OssRequest], Awaitable[web.StreamResponse]]
 
 # Sub-resources Tessera does not serve yet; named so the answer says so plainly.
 _UNSUPPORTED = ("stat", "cors", "website", "logging", "referer", "versioning", "policy",
-                "encryption", "tagging", "append", "symlink", "restore", "worm", "replication", "qos",
+                "encryption", "append", "symlink", "restore", "worm", "replication", "qos",
                 "inventory", "versions")
 
 
@@ -34,6 +34,8 @@ def route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
 
 
 def _bucket_route(method: str, target: Target) -> Handler:
+    if target.has("tagging"):
+        return _unsupported("tagging")  # bucket tags; object tags are served below
     if target.has("lifecycle"):
         routes = {"GET": lifecycle.get_lifecycle, "PUT": lifecycle.put_lifecycle, "DELETE": lifecycle.delete_lifecycle}
         if method not in routes:
@@ -63,6 +65,12 @@ def _bucket_route(method: str, target: Target) -> Handler:
 
 
 def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
+    if target.has("tagging"):
+        routes = {"GET": tagging.get_object_tagging, "PUT": tagging.put_object_tagging,
+                  "DELETE": tagging.delete_object_tagging}
+        if method not in routes:
+            raise _not_allowed(method)
+        return routes[method]
     has_upload = target.has("uploadId")
     if method == "PUT":
         if has_upload or target.has("partNumber"):

@@ -8,7 +8,8 @@ and be run again,
 and never undoes a concurrent write: an upload completed or given a new part, or an object
 overwritten, after it was selected is left alone.
 
-Rules that filter by object tags match no object yet: Tessera does not store object tags.
+Tag filters (the rule's tags, and ``Not`` exclusions with a tag) are applied to each candidate
+found through the indexes.
 """
 
 from __future__ import annotations
@@ -176,8 +177,6 @@ async def _transition_objects(p: _Pass, rule: Rule, transition: Transition) -> O
 
 async def _aged_objects(p: _Pass, rule: Rule, limit: int,
                         storage_classes: tuple[str, ...] | None) -> AsyncIterator[list[ObjectCandidate]]:
-    if rule.tags:
-        return  # no object carries tags, so none matches a tag filter
     size_filter = rule.filter
     after = ""
     while True:
@@ -188,14 +187,23 @@ async def _aged_objects(p: _Pass, rule: Rule, limit: int,
                 size_less_than=size_filter.size_less_than if size_filter else None,
                 storage_classes=storage_classes, after_key=after, limit=p.batch,
             )
-        if batch:
-            yield batch
+        matching = [c for c in batch if _tags_match(rule, c.key, c.tags)]
+        if matching:
+            yield matching
         if len(batch) < p.batch:
             return
         after = batch[-1].key
 
 
 def _excluded(rule: Rule) -> list[str]:
-    """Not prefixes that exclude every key under them (one with a tag excludes only tagged
-    objects, and no object has tags)."""
+    """Not prefixes that exclude every key under them (the query leaves those out)."""
     return [x.prefix for x in rule.filter.exclusions if x.tag is None] if rule.filter else []
+
+
+def _tags_match(rule: Rule, key: str, tags: dict[str, str]) -> bool:
+    """The object carries every tag of the rule, and no ``Not`` with a tag excludes it (one
+    excludes objects under its prefix that carry its tag)."""
+    if any(tags.get(t.key) != t.value for t in rule.tags):
+        return False
+    return not any(x.tag is not None and key.startswith(x.prefix) and tags.get(x.tag.key) == x.tag.value
+                   for x in (rule.filter.exclusions if rule.filter else ()))
