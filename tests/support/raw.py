@@ -72,6 +72,16 @@ def request(server: TesseraServer, method: str, bucket: str, key: str = "", *, q
         connection.close()
 
 
+def unsigned_request(server: TesseraServer, method: str, path: str, body: bytes = b"") -> RawResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", _port(server), timeout=30)
+    try:
+        connection.request(method, path, body=body)
+        response = connection.getresponse()
+        return RawResponse(response.status, dict(response.getheaders()), response.read())
+    finally:
+        connection.close()
+
+
 def send_truncated(server: TesseraServer, method: str, bucket: str, key: str, *, declared: int, sent: bytes,
                    query: dict[str, str] | None = None) -> None:
     """Declare ``declared`` bytes, send fewer, and hang up — a client that died mid-upload."""

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
+from tessera.api import admin
 from tessera.api.auth import AuthError, RequestToVerify, authenticate
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError, classify, error_document, error_header
@@ -113,6 +114,8 @@ class Gateway:
                 await key_rows.has_root(conn)
             # Which worker answered: lets an operator (and the tests) see every worker serving.
             return web.Response(text="ok\n", headers={"X-Tessera-Worker": str(os.getpid())})
+        if http.path.startswith("/-/admin/"):
+            return await admin.handle(http, self.storage, self.secrets, region=self.options.region)
         return web.Response(status=404, text="Not found\n")
 
 

@@ -7,10 +7,10 @@ import asyncio
 import dataclasses
 import json
 import sys
-from datetime import datetime, timezone
 from typing import Any, Callable
 
 from tessera.cli.runtime import open_storage
+from tessera.core.clock import format_instant, parse_instant
 from tessera.core.collector import DEFAULT_GRACE_MS, collect
 from tessera.core.fsck import fsck
 from tessera.core.lifecycle import runs as lifecycle_runs
@@ -54,12 +54,9 @@ def _batch_size(text: str) -> int:
 
 def _instant(text: str) -> int:
     try:
-        moment = datetime.fromisoformat(text)
+        return parse_instant(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
 
 
 async def _lifecycle_run(args: argparse.Namespace) -> int:
@@ -75,12 +72,12 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
     finally:
         await storage.db.close()
     if args.json:
-        print(json.dumps({"run_id": run_id, "now": _iso(report.now_ms), "dry_run": report.dry_run,
+        print(json.dumps({"run_id": run_id, "now": format_instant(report.now_ms), "dry_run": report.dry_run,
                           "outcomes": [dataclasses.asdict(o) for o in report.outcomes],
                           "errors": report.errors}, indent=2))
         return 1 if report.errors else 0
     verb = "would act on" if report.dry_run else "acted on"
-    print(f"lifecycle run {run_id} at {_iso(report.now_ms)}{' (dry run)' if report.dry_run else ''}")
+    print(f"lifecycle run {run_id} at {format_instant(report.now_ms)}{' (dry run)' if report.dry_run else ''}")
     _print_outcomes(report.outcomes)
     for error in report.errors:
         print(f"ERROR bucket {error['bucket']} rule {error['rule_id']}: {error['error']}")
@@ -107,18 +104,14 @@ async def _lifecycle_log(args: argparse.Namespace) -> int:
         print(json.dumps([dataclasses.asdict(r) for r in runs], indent=2))
         return 0
     for r in runs:
-        ended = f"finished {_iso(r.finished_ms)}" if r.finished_ms is not None else "INTERRUPTED (no end recorded)"
+        ended = f"finished {format_instant(r.finished_ms)}" if r.finished_ms is not None else "INTERRUPTED (no end recorded)"
         scope = f"bucket {r.bucket}" if r.bucket else "all buckets"
-        print(f"run {r.run_id}: {r.trigger}{' dry run' if r.dry_run else ''}, {scope}, as of {_iso(r.evaluated_at_ms)}; "
-              f"started {_iso(r.started_ms)}, {ended}")
+        print(f"run {r.run_id}: {r.trigger}{' dry run' if r.dry_run else ''}, {scope}, as of {format_instant(r.evaluated_at_ms)}; "
+              f"started {format_instant(r.started_ms)}, {ended}")
         _print_outcomes(r.outcomes)
         for error in r.errors:
             print(f"  ERROR bucket {error['bucket']} rule {error['rule_id']}: {error['error']}")
     return 0
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 async def _gc(args: argparse.Namespace) -> int:

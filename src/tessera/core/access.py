@@ -48,6 +48,11 @@ async def ensure_root_key(storage: Storage, env_key_id: str | None, env_secret: 
         return Bootstrap(generated=key)
 
 
+async def is_root(storage: Storage, access_key_id: str) -> bool:
+    async with storage.db.read() as conn:
+        return await key_rows.is_root(conn, access_key_id)
+
+
 async def create_key(storage: Storage) -> AccessKey:
     key = generate_key(storage.clock())
     async with storage.db.write() as conn:

@@ -34,5 +34,12 @@ async def delete(conn: AsyncConnection, access_key_id: str) -> bool:
     return result.rowcount == 1
 
 
+async def is_root(conn: AsyncConnection, access_key_id: str) -> bool:
+    row = (
+        await conn.execute(sa.select(access_keys.c.is_root).where(access_keys.c.access_key_id == access_key_id))
+    ).first()
+    return bool(row and row.is_root)
+
+
 async def has_root(conn: AsyncConnection) -> bool:
     return (await conn.execute(sa.select(access_keys.c.access_key_id).where(access_keys.c.is_root).limit(1))).first() is not None

@@ -39,11 +39,19 @@ _DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d
 
 
 async def put_lifecycle(req: OssRequest) -> web.Response:
-    root = wire.parse(await req.read_small_body(), "LifecycleConfiguration")
-    rules = [_parse_rule(node) for node in children(root, "Rule")]
-    overlap = (req.header("x-oss-allow-same-action-overlap") or "").lower() == "true"
-    await config.put_lifecycle(req.storage, req.bucket, rules, allow_same_action_overlap=overlap)
+    rules = parse_rules(await req.read_small_body())
+    await config.put_lifecycle(req.storage, req.bucket, rules, allow_same_action_overlap=allows_overlap(req.http))
     return empty_response()
+
+
+def parse_rules(body: bytes) -> list[Rule]:
+    """The rules of a ``LifecycleConfiguration`` document (not yet validated)."""
+    root = wire.parse(body, "LifecycleConfiguration")
+    return [_parse_rule(node) for node in children(root, "Rule")]
+
+
+def allows_overlap(http: web.Request) -> bool:
+    return (http.headers.get("x-oss-allow-same-action-overlap") or "").lower() == "true"
 
 
 async def get_lifecycle(req: OssRequest) -> web.Response:

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import AsyncIterator, Awaitable, Callable
 
 from tessera.core import multipart, objects
-from tessera.core.lifecycle.rules import DAY_MS, TRANSITION_CLASSES, Rule, Transition
+from tessera.core.lifecycle.rules import DAY_MS, TRANSITION_CLASSES, Configuration, Rule, Transition
 from tessera.core.storage import Storage
+from tessera.meta import buckets as bucket_rows
 from tessera.meta import lifecycle as lifecycle_rows
 from tessera.meta.lifecycle import ObjectCandidate, UploadCandidate
 
@@ -62,9 +63,23 @@ async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, 
               batch: int = DEFAULT_BATCH, before_each_rule: Callable[[], Awaitable[None]] | None = None) -> RunReport:
     """Apply every enabled rule of every configured bucket (or of ``bucket_name``). A rule that
     fails is reported in ``errors`` and the run goes on with the next."""
-    report = RunReport(now_ms, dry_run)
     async with storage.db.read() as conn:
         configured = await lifecycle_rows.configured_buckets(conn, bucket_name)
+    return await _run(storage, configured, now_ms=now_ms, dry_run=dry_run, batch=batch,
+                      before_each_rule=before_each_rule)
+
+
+async def preview(storage: Storage, bucket_name: str, config: Configuration, *, now_ms: int) -> RunReport:
+    """What ``config`` would do to ``bucket_name`` at ``now_ms`` — before it is saved."""
+    async with storage.db.read() as conn:
+        bucket = await bucket_rows.get(conn, bucket_name)
+    return await _run(storage, [(bucket.bucket_id, bucket.name, config)], now_ms=now_ms, dry_run=True,
+                      batch=DEFAULT_BATCH, before_each_rule=None)
+
+
+async def _run(storage: Storage, configured: list[tuple[int, str, Configuration]], *, now_ms: int, dry_run: bool,
+               batch: int, before_each_rule: Callable[[], Awaitable[None]] | None) -> RunReport:
+    report = RunReport(now_ms, dry_run)
     for bucket_id, name, config in configured:
         for rule in config.rules:
             if not rule.enabled:

@@ -1,0 +1,68 @@
+"""Tessera's own admin API under ``/-/admin/``: JSON, for the console and for operators.
+
+Requests are signed like OSS requests — signature V1 or V4, in a header or presigned — with
+``-`` standing where a bucket name would be (``/-/admin/...``; no bucket can be called ``-``),
+and only root access keys may call it. Errors are JSON: ``{"code": ..., "message": ...}``.
+
+    POST /-/admin/lifecycle/preview?bucket=B[&now=ISO-8601]   body: LifecycleConfiguration XML
+        What those rules would do to bucket B now (or at ``now``), before they are saved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+from typing import Awaitable, Callable
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+
+from tessera.api.auth import RequestToVerify, authenticate
+from tessera.api.oss import wire
+from tessera.api.oss.errors import OssError, classify
+from tessera.api.oss.lifecycle import allows_overlap, parse_rules
+from tessera.core.access import is_root
+from tessera.core.clock import format_instant, parse_instant
+from tessera.core.errors import InvalidArgument
+from tessera.core.lifecycle import engine
+from tessera.core.lifecycle.rules import normalize
+from tessera.core.storage import Storage
+
+SecretFor = Callable[[str], Awaitable[str | None]]
+
+
+async def handle(http: web.Request, storage: Storage, secret_for: SecretFor, *, region: str) -> web.Response:
+    try:
+        path = http.path.removeprefix("/-/")
+        query = parse_qsl(http.query_string, keep_blank_values=True)
+        access_key_id = await authenticate(RequestToVerify(http.method, "-", path, query, http.headers), secret_for,
+                                           now=datetime.now(timezone.utc), region=region)
+        if not await is_root(storage, access_key_id):
+            raise OssError(403, "AccessDenied", "Only root access keys may use the admin API.")
+        if (http.method, path) == ("POST", "admin/lifecycle/preview"):
+            return await _lifecycle_preview(http, storage, dict(query))
+        raise OssError(404, "NotFound", f"No admin operation {http.method} /-/{path}.")
+    except Exception as error:
+        failure = classify(error)
+        return web.json_response({"code": failure.code, "message": failure.message}, status=failure.status)
+
+
+async def _lifecycle_preview(http: web.Request, storage: Storage, query: dict[str, str]) -> web.Response:
+    bucket = query.get("bucket") or ""
+    if not bucket:
+        raise InvalidArgument("Name the bucket to preview the rules on: ?bucket=NAME.", name="bucket")
+    try:
+        now_ms = parse_instant(query["now"]) if "now" in query else storage.clock()
+    except ValueError:
+        raise InvalidArgument(f"now must be an ISO 8601 instant, not {query['now']!r}.", name="now") from None
+    body = await http.content.read(wire.MAX_XML_BODY + 1)
+    config = normalize(parse_rules(body), allow_same_action_overlap=allows_overlap(http))
+    report = await engine.preview(storage, bucket, config, now_ms=now_ms)
+    return web.json_response({
+        "bucket": bucket,
+        "now": format_instant(now_ms),
+        "rules": [rule.id for rule in config.rules],
+        "outcomes": [dataclasses.asdict(o) for o in report.outcomes],
+        "errors": report.errors,
+    })
+
