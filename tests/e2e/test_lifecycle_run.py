@@ -77,7 +77,7 @@ def test_abort_by_days_counts_from_the_last_update(server: TesseraServer, bucket
     report = run(server, bucket.bucket_name, started + 3 * DAY + 1.5)
     assert outcome(report, "parts", "AbortMultipartUpload") == {
         "bucket": bucket.bucket_name, "rule_id": "parts", "action": "AbortMultipartUpload",
-        "matched": 1, "parts": 0, "bytes": 0}
+        "matched": 1, "parts": 0, "bytes": 0, "examples": ["tmp/idle"]}
     assert set(upload_ids(bucket)) == {"tmp/busy", "keep/other"}
     with pytest.raises(oss2.exceptions.NoSuchUpload):
         bucket.list_parts("tmp/idle", idle)
@@ -219,3 +219,21 @@ def test_human_readable_report(server: TesseraServer, bucket: oss2.Bucket) -> No
     assert "(dry run)" in done.stdout and "would act on 1 upload(s)/object(s)" in done.stdout
     bad = server.admin("lifecycle", "run", "--now", "next tuesday")
     assert bad.returncode != 0 and "ISO 8601" in bad.stderr
+
+
+def test_a_part_in_flight_when_the_rule_aborts_leaves_nothing(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    bucket.put_bucket_lifecycle(rules(LifecycleRule("parts", "", status=LifecycleRule.ENABLED,
+                                                    abort_multipart_upload=AbortMultipartUpload(days=1))))
+    upload_id = bucket.init_multipart_upload("late").upload_id
+    before = raw.blob_files(server.data_dir)
+    body = os.urandom(4 * PART)
+    sock = raw.start_request(server, "PUT", bucket.bucket_name, "late", declared=len(body),
+                             query={"partNumber": "1", "uploadId": upload_id})
+    sock.sendall(body[: len(body) // 2])
+    time.sleep(0.2)  # the part is being streamed to disk when the rule aborts its upload
+    done = outcome(run(server, bucket.bucket_name, time.time() + 2 * DAY), "parts", "AbortMultipartUpload")
+    assert done["matched"] == 1
+    sock.sendall(body[len(body) // 2 :])
+    response = raw.read_response(sock, "PUT")
+    assert (response.status, response.code) == (404, "NoSuchUpload")
+    assert raw.settle(server.data_dir, before) == set()

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 500  # candidates per query and per transaction
 NEVER = -1  # a cutoff no timestamp is at or before
+EXAMPLES = 5
 
 
 @dataclass
@@ -41,6 +42,13 @@ class Outcome:
     matched: int = 0  # uploads or objects
     parts: int = 0
     bytes: int = 0
+    examples: list[str] = field(default_factory=list)  # the first few keys acted on
+
+    def add(self, keys: list[str], *, parts: int = 0, size: int) -> None:
+        self.matched += len(keys)
+        self.parts += parts
+        self.bytes += size
+        self.examples.extend(keys[: EXAMPLES - len(self.examples)])
 
 
 @dataclass
@@ -130,9 +138,7 @@ async def _abort_uploads(p: _Pass, rule: Rule) -> Outcome:
             aborted = await multipart.abort_stale_uploads(p.storage, [u.upload_id for u in batch],
                                                           updated_at_or_before_ms=limit)
             batch = [u for u in batch if u.upload_id in aborted]
-        outcome.matched += len(batch)
-        outcome.parts += sum(u.parts for u in batch)
-        outcome.bytes += sum(u.size for u in batch)
+        outcome.add([u.key for u in batch], parts=sum(u.parts for u in batch), size=sum(u.size for u in batch))
     return outcome
 
 
@@ -170,8 +176,7 @@ async def _expire_objects(p: _Pass, rule: Rule) -> Outcome:
         if not p.dry_run:
             deleted = await objects.expire_objects(p.storage, p.bucket, [(c.key, c.last_modified_ms) for c in batch])
             batch = [c for c in batch if c.key in deleted]
-        outcome.matched += len(batch)
-        outcome.bytes += sum(c.size for c in batch)
+        outcome.add([c.key for c in batch], size=sum(c.size for c in batch))
     return outcome
 
 
@@ -185,8 +190,7 @@ async def _transition_objects(p: _Pass, rule: Rule, transition: Transition) -> O
             moved = await objects.transition_objects(p.storage, p.bucket, [(c.key, c.last_modified_ms) for c in batch],
                                                      storage_class=target, from_classes=warmer)
             batch = [c for c in batch if c.key in moved]
-        outcome.matched += len(batch)
-        outcome.bytes += sum(c.size for c in batch)
+        outcome.add([c.key for c in batch], size=sum(c.size for c in batch))
     return outcome
 
 
