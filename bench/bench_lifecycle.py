@@ -5,7 +5,9 @@ The uploads, parts, blob rows and part files are seeded straight into the store 
 through HTTP would take longer than what is measured); the run itself is the real thing, the
 same ``run_logged`` the server's schedule and ``tessera admin lifecycle run`` call.
 
-    .venv/bin/python bench/bench_lifecycle.py [--expired 100000] [--live 1000] [--metadata-url URL]
+    .venv/bin/python bench/bench_lifecycle.py [--expired 100000] [--live 1000] [--postgresql]
+
+--postgresql runs on a throwaway PostgreSQL cluster (as the tests do) instead of SQLite.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ import asyncio
 import os
 import tempfile
 import time
+from pathlib import Path
+
+import sys
 
 import sqlalchemy as sa
 
-from tessera.cli.runtime import open_storage
-from tessera.core.buckets import create_bucket
-from tessera.core.clock import new_upload_id
-from tessera.core.lifecycle.config import put_lifecycle
-from tessera.core.lifecycle.rules import AbortMultipartUpload, Rule
-from tessera.core.lifecycle.runs import run_logged
-from tessera.core.storage import Storage
-from tessera.meta.schema import blobs, parts, uploads
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tessera.cli.runtime import open_storage  # noqa: E402
+from tessera.core.buckets import create_bucket  # noqa: E402
+from tessera.core.clock import new_upload_id  # noqa: E402
+from tessera.core.lifecycle.config import put_lifecycle  # noqa: E402
+from tessera.core.lifecycle.rules import AbortMultipartUpload, Rule  # noqa: E402
+from tessera.core.lifecycle.runs import run_logged  # noqa: E402
+from tessera.core.storage import Storage  # noqa: E402
+from tessera.meta.schema import blobs, parts, uploads  # noqa: E402
 
 DAY_MS = 86_400_000
 PART_SIZE = 1024
@@ -107,5 +114,14 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--expired", type=int, default=100_000)
     parser.add_argument("--live", type=int, default=1_000)
-    parser.add_argument("--metadata-url", default=None, help="PostgreSQL URL (default: SQLite)")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--postgresql", action="store_true", help="a throwaway PostgreSQL cluster, not SQLite")
+    options = parser.parse_args()
+    if options.postgresql:
+        from tests.support.postgres import PostgresCluster
+
+        with PostgresCluster() as cluster:
+            options.metadata_url = cluster.create_database("lifecycle_bench")
+            asyncio.run(main(options))
+    else:
+        options.metadata_url = None
+        asyncio.run(main(options))

@@ -222,20 +222,26 @@ async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:
     return True
 
 
+async def _unchanged(conn: AsyncConnection, bucket: Bucket,
+                     versions: list[tuple[str, int]]) -> AsyncIterator[ObjectInfo]:
+    """Of ``versions`` (key, last modified) as a lifecycle rule saw them, the objects still
+    unchanged, each locked: one overwritten or deleted since is left alone."""
+    for key, last_modified_ms in versions:
+        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+        if info is not None and info.last_modified_ms == last_modified_ms:
+            yield info
+
+
 async def expire_objects(storage: Storage, bucket_name: str, versions: list[tuple[str, int]]) -> set[str]:
-    """Delete objects for a lifecycle rule, in one transaction; ``versions`` are (key, last
-    modified) as the rule saw them. One overwritten since is left alone. Returns the keys deleted."""
+    """Delete objects for a lifecycle rule, in one transaction; returns the keys deleted."""
     deleted: set[str] = set()
     released: list[str] = []
     async with storage.db.write() as conn:
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
-        for key, last_modified_ms in versions:
-            info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
-            if info is None or info.last_modified_ms != last_modified_ms:
-                continue
-            await object_rows.delete(conn, bucket.bucket_id, key)
+        async for info in _unchanged(conn, bucket, versions):
+            await object_rows.delete(conn, bucket.bucket_id, info.key)
             released.extend(await _release_data(conn, info))
-            deleted.add(key)
+            deleted.add(info.key)
     await storage.free(released)
     return deleted
 
@@ -243,18 +249,14 @@ async def expire_objects(storage: Storage, bucket_name: str, versions: list[tupl
 async def transition_objects(storage: Storage, bucket_name: str, versions: list[tuple[str, int]], *,
                              storage_class: str, from_classes: tuple[str, ...]) -> set[str]:
     """Move objects to a colder ``storage_class`` (metadata only: the bytes stay where they are),
-    if each is still the version the rule saw and still in one of ``from_classes``."""
+    those still in one of ``from_classes``; returns the keys moved."""
     moved: set[str] = set()
     async with storage.db.write() as conn:
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
-        for key, last_modified_ms in versions:
-            info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
-            if info is None or info.last_modified_ms != last_modified_ms:
-                continue
-            if info.attributes.storage_class not in from_classes:
-                continue
-            await object_rows.set_storage_class(conn, bucket.bucket_id, key, storage_class)
-            moved.add(key)
+        async for info in _unchanged(conn, bucket, versions):
+            if info.attributes.storage_class in from_classes:
+                await object_rows.set_storage_class(conn, bucket.bucket_id, info.key, storage_class)
+                moved.add(info.key)
     return moved
 
 
