@@ -3,10 +3,12 @@ objects — or, in a dry run, count what would be done.
 
 Candidates come a batch at a time through indexes (uploads by last update, objects by key
 within the rule's prefix), and each batch is acted on in one transaction that re-checks every
-candidate under its row lock, so a run is idempotent, can stop anywhere (a crash, a restart)
-and be run again,
-and never undoes a concurrent write: an upload completed or given a new part, or an object
-overwritten, after it was selected is left alone.
+candidate under its row lock. So a run is idempotent, can stop anywhere (a crash, a restart)
+and be run again, and never undoes a concurrent write: an upload completed or given a new part,
+or an object overwritten, after it was selected is left alone.
+
+A dry run counts each action on its own: an object that one rule would both move to a colder
+class and expire, or move through two classes at once, is counted by each of those actions.
 
 Tag filters (the rule's tags, and ``Not`` exclusions with a tag) are applied to each candidate
 found through the indexes.
