@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import signal
+import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator
@@ -63,3 +65,23 @@ def test_parts_through_both_workers_complete_into_one_object(two_workers: Tesser
     assert bucket.get_object("spread").read() == b"".join(parts)
     with pytest.raises(oss2.exceptions.NoSuchUpload):
         bucket.list_parts("spread", upload_id)
+
+
+def test_a_worker_that_dies_is_replaced(two_workers: TesseraServer) -> None:
+    before = _children(two_workers.pid)
+    victim = sorted(before)[0]
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        now = _children(two_workers.pid)
+        if len(now) == 2 and victim not in now:
+            break
+        time.sleep(0.1)
+    now = _children(two_workers.pid)
+    assert len(now) == 2 and victim not in now
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        deadline = time.monotonic() + 20
+        seen: set[int] = set()
+        while seen != now and time.monotonic() < deadline:
+            seen |= set(pool.map(lambda _: _answering_worker(two_workers), range(50)))
+    assert seen == now

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import signal
 import socket
@@ -24,6 +25,8 @@ from tessera.core.lifecycle.runs import LifecycleBusy, run_logged
 from tessera.core.lifecycle.schedule import LifecycleSchedule
 
 COLLECT_EVERY_SECONDS = 600
+WORKER_MIN_LIFE = 2.0  # a worker that dies sooner than this after starting died "at start"
+MAX_QUICK_DEATHS = 5
 # Per-connection receive buffer: large enough that a streaming upload does not pause and resume
 # the socket every 128 KiB, small enough that a slow disk holds back at most 512 KiB a connection.
 READ_BUFFER = 256 * 1024
@@ -83,23 +86,46 @@ async def _prepare(args: argparse.Namespace) -> None:
 
 
 def _supervise(args: argparse.Namespace, sock: socket.socket) -> int:
+    """Run ``args.workers`` processes on the socket and replace any that dies, until told to
+    stop. A worker that keeps dying at start (a broken configuration) stops the server."""
+    log = logging.getLogger("tessera.supervisor")
     context = multiprocessing.get_context("fork")
-    workers = [context.Process(target=_serve_worker, args=(args, sock, index), daemon=False)
-               for index in range(args.workers)]
-    for worker in workers:
+    stopping = False
+
+    def start(index: int) -> Any:
+        worker = context.Process(target=_serve_worker, args=(args, sock, index), daemon=False)
         worker.start()
+        worker.started_at = time.monotonic()
+        return worker
+
+    workers = {index: start(index) for index in range(args.workers)}
+    quick_deaths = 0
 
     def stop(signum: int, _frame: Any) -> None:
-        for worker in workers:
+        nonlocal stopping
+        stopping = True
+        for worker in workers.values():
             if worker.is_alive() and worker.pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(worker.pid, signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for worker in workers:
+    while not stopping:
+        multiprocessing.connection.wait([w.sentinel for w in workers.values()], timeout=1.0)
+        for index, worker in list(workers.items()):
+            if worker.is_alive() or stopping:
+                continue
+            quick_deaths = quick_deaths + 1 if time.monotonic() - worker.started_at < WORKER_MIN_LIFE else 0
+            if quick_deaths > MAX_QUICK_DEATHS:
+                log.error("workers keep dying at start; stopping")
+                stop(signal.SIGTERM, None)
+                break
+            log.warning("worker %d (pid %s) exited with %s; starting a new one", index, worker.pid, worker.exitcode)
+            workers[index] = start(index)
+    for worker in workers.values():
         worker.join()
-    return max((w.exitcode or 0 for w in workers), default=0)
+    return 1 if quick_deaths > MAX_QUICK_DEATHS else 0
 
 
 def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int) -> None:
