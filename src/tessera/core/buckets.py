@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from tessera.core.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument
+from tessera.core.metering import BucketUsage, Tally
 from tessera.core.models import BUCKET_ACLS, Bucket
 from tessera.core.names import check_bucket_name, check_storage_class
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
+from tessera.meta import usage as usage_rows
 
 
 def check_acl(acl: str) -> str:
@@ -71,3 +73,11 @@ async def list_buckets(storage: Storage, *, prefix: str, marker: str, max_keys: 
     async with storage.db.read() as conn:
         found = await bucket_rows.list_all(conn, prefix=prefix, marker=marker, limit=max_keys + 1)
     return found[:max_keys], len(found) > max_keys
+
+
+async def bucket_usage(storage: Storage, name: str) -> BucketUsage:
+    """The bucket's exact usage counters (kept in the same transactions as every change)."""
+    async with storage.db.read() as conn:
+        bucket = await bucket_rows.get(conn, name)
+        rows = await usage_rows.for_bucket(conn, bucket.bucket_id)
+    return BucketUsage({(r.storage_class, r.kind): Tally(r.count, r.bytes, r.billed_bytes) for r in rows})

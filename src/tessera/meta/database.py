@@ -18,6 +18,8 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tessera.meta import usage
+
 
 def sqlite_url(data_dir: Path) -> str:
     """The embedded default: a SQLite file inside the data directory."""
@@ -49,12 +51,18 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A read-write transaction, committed when the block exits without error."""
+        """A read-write transaction, committed when the block exits without error. The usage
+        counters the block's changes recorded are applied just before the commit."""
         async with self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(tessera_begin="BEGIN IMMEDIATE")
-            async with conn.begin():
-                yield conn
+            usage.discard(conn)
+            try:
+                async with conn.begin():
+                    yield conn
+                    await usage.flush(conn)
+            finally:
+                usage.discard(conn)
 
     def insert(self, table: sa.Table):
         """A dialect insert, so callers can use ``on_conflict_do_nothing``."""

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.models import ObjectInfo, Part
-from tessera.meta import records
+from tessera.core.metering import OBJECT
+from tessera.meta import records, usage
 from tessera.meta.ranges import Bound, after, key_window
 from tessera.meta.schema import objects, parts
 
@@ -25,20 +26,36 @@ async def find(conn: AsyncConnection, bucket_id: int, bucket_name: str, key: str
 async def insert_if_absent(conn: AsyncConnection, insert: Any, values: dict[str, Any]) -> bool:
     """Insert the row unless the key exists (a concurrent writer won the insert)."""
     result = await conn.execute(insert(objects).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    usage.record(conn, values["bucket_id"], values["storage_class"], OBJECT, count=1, sizes=[values["size"]])
+    return True
+
+
+async def _count_out(conn: AsyncConnection, bucket_id: int, key: str) -> tuple[str, int] | None:
+    """Take the object at ``key`` out of the usage counters; its (storage class, size)."""
+    row = (
+        await conn.execute(sa.select(objects.c.storage_class, objects.c.size)
+                           .where(objects.c.bucket_id == bucket_id, objects.c.key == key))
+    ).first()
+    if row is None:
+        return None
+    usage.record(conn, bucket_id, row.storage_class, OBJECT, count=1, sizes=[row.size], sign=-1)
+    return row.storage_class, row.size
 
 
 async def replace(conn: AsyncConnection, bucket_id: int, key: str, values: dict[str, Any]) -> None:
+    old = await _count_out(conn, bucket_id, key)
     await conn.execute(
         sa.update(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key).values(**values)
     )
+    if old is not None:
+        usage.record(conn, bucket_id, values.get("storage_class", old[0]), OBJECT, count=1,
+                     sizes=[values.get("size", old[1])])
 
 
 async def set_storage_class(conn: AsyncConnection, bucket_id: int, key: str, storage_class: str) -> None:
-    await conn.execute(
-        sa.update(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key)
-        .values(storage_class=storage_class)
-    )
+    await replace(conn, bucket_id, key, {"storage_class": storage_class})
 
 
 async def set_tags(conn: AsyncConnection, bucket_id: int, key: str, tags: dict[str, str]) -> bool:
@@ -49,6 +66,7 @@ async def set_tags(conn: AsyncConnection, bucket_id: int, key: str, tags: dict[s
 
 
 async def delete(conn: AsyncConnection, bucket_id: int, key: str) -> None:
+    await _count_out(conn, bucket_id, key)
     await conn.execute(sa.delete(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key))
 
 

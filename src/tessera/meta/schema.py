@@ -45,6 +45,20 @@ bucket_lifecycle = sa.Table(
     sa.Column("updated_ms", Millis, nullable=False),
 )
 
+# Exact usage per bucket × storage class × kind (object | part | upload), changed in the same
+# transaction as the rows it counts. billed_bytes applies the 64 KB minimum of IA and colder
+# objects; bytes is the real size.
+usage = sa.Table(
+    "usage",
+    metadata,
+    sa.Column("bucket_id", sa.Integer, sa.ForeignKey("buckets.bucket_id"), primary_key=True),
+    sa.Column("storage_class", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("count", sa.BigInteger, nullable=False),
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("billed_bytes", sa.BigInteger, nullable=False),
+)
+
 # One row per lifecycle run: what it was asked, what it did, how it ended. A run whose
 # finished_ms stays empty was interrupted (the process died); the next run redoes its work.
 lifecycle_runs = sa.Table(

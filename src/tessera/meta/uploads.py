@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.models import Part, Upload
-from tessera.meta import records
+from tessera.core.metering import PART, UPLOAD
+from tessera.meta import records, usage
 from tessera.meta.ranges import Bound, key_window
 from tessera.meta.schema import parts, uploads
 
@@ -17,6 +18,33 @@ ACTIVE, COMPLETED = "active", "completed"
 
 async def insert(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(sa.insert(uploads).values(state=ACTIVE, **values))
+    usage.record(conn, values["bucket_id"], values["storage_class"], UPLOAD, count=1, sizes=[])
+
+
+async def _count_out(conn: AsyncConnection, upload_ids: list[str], *, part_numbers: list[int] | None = None,
+                     whole_uploads: bool = True) -> None:
+    """Take active uploads (and their parts, or only ``part_numbers`` of one) out of the counters."""
+    for start in range(0, len(upload_ids), 500):
+        chosen = upload_ids[start : start + 500]
+        part_filter = [parts.c.part_number.in_(part_numbers)] if part_numbers is not None else []
+        rows = await conn.execute(
+            sa.select(uploads.c.bucket_id, uploads.c.storage_class, parts.c.size)
+            .select_from(uploads.join(parts, parts.c.upload_id == uploads.c.upload_id))
+            .where(uploads.c.upload_id.in_(chosen), uploads.c.state == ACTIVE, *part_filter)
+        )
+        sizes: dict[tuple[int, str], list[int]] = {}
+        for r in rows:
+            sizes.setdefault((r.bucket_id, r.storage_class), []).append(r.size)
+        for (bucket_id, storage_class), found in sizes.items():
+            usage.record(conn, bucket_id, storage_class, PART, count=len(found), sizes=found, sign=-1)
+        if whole_uploads:
+            counted = await conn.execute(
+                sa.select(uploads.c.bucket_id, uploads.c.storage_class, sa.func.count().label("n"))
+                .where(uploads.c.upload_id.in_(chosen), uploads.c.state == ACTIVE)
+                .group_by(uploads.c.bucket_id, uploads.c.storage_class)
+            )
+            for r in counted:
+                usage.record(conn, r.bucket_id, r.storage_class, UPLOAD, count=r.n, sizes=[], sign=-1)
 
 
 async def find(conn: AsyncConnection, upload_id: str, *, lock: bool = False) -> Any | None:
@@ -32,6 +60,8 @@ async def touch(conn: AsyncConnection, upload_id: str, now_ms: int) -> None:
 
 
 async def mark_completed(conn: AsyncConnection, upload_id: str, values: dict[str, Any]) -> None:
+    """The upload's remaining parts now make up its object (counted as that object)."""
+    await _count_out(conn, [upload_id])
     await conn.execute(
         sa.update(uploads).where(uploads.c.upload_id == upload_id).values(state=COMPLETED, **values)
     )
@@ -42,6 +72,7 @@ async def delete(conn: AsyncConnection, upload_id: str) -> list[str]:
     blob_ids = [
         r.blob_id for r in await conn.execute(sa.select(parts.c.blob_id).where(parts.c.upload_id == upload_id))
     ]
+    await _count_out(conn, [upload_id])  # nothing when completed: its parts are an object's
     await conn.execute(sa.delete(parts).where(parts.c.upload_id == upload_id))
     await conn.execute(sa.delete(uploads).where(uploads.c.upload_id == upload_id))
     return blob_ids
@@ -61,6 +92,7 @@ async def lock_stale(conn: AsyncConnection, upload_ids: list[str], *, updated_at
 async def delete_many(conn: AsyncConnection, upload_ids: list[str]) -> list[str]:
     """Remove uploads and their parts in a few statements; returns the blob IDs the parts owned."""
     blob_ids = [r.blob_id for r in await conn.execute(sa.select(parts.c.blob_id).where(parts.c.upload_id.in_(upload_ids)))]
+    await _count_out(conn, upload_ids)
     await conn.execute(sa.delete(parts).where(parts.c.upload_id.in_(upload_ids)))
     await conn.execute(sa.delete(uploads).where(uploads.c.upload_id.in_(upload_ids)))
     return blob_ids
@@ -95,6 +127,11 @@ async def find_part(conn: AsyncConnection, upload_id: str, part_number: int) -> 
 
 
 async def put_part(conn: AsyncConnection, upload_id: str, part: Part) -> None:
+    """Store ``part``, replacing the part of the same number (the upload is active and locked)."""
+    await _count_out(conn, [upload_id], part_numbers=[part.part_number], whole_uploads=False)
+    upload = (await conn.execute(sa.select(uploads.c.bucket_id, uploads.c.storage_class)
+                                 .where(uploads.c.upload_id == upload_id))).one()
+    usage.record(conn, upload.bucket_id, upload.storage_class, PART, count=1, sizes=[part.size])
     await conn.execute(
         sa.delete(parts).where(parts.c.upload_id == upload_id, parts.c.part_number == part.part_number)
     )
@@ -118,6 +155,7 @@ async def parts_page(conn: AsyncConnection, upload_id: str, *, after_number: int
 
 async def drop_parts(conn: AsyncConnection, upload_id: str, part_numbers: list[int]) -> None:
     for start in range(0, len(part_numbers), 500):
+        await _count_out(conn, [upload_id], part_numbers=part_numbers[start : start + 500], whole_uploads=False)
         await conn.execute(
             sa.delete(parts).where(
                 parts.c.upload_id == upload_id, parts.c.part_number.in_(part_numbers[start : start + 500])

@@ -9,6 +9,7 @@ from tessera.api.oss import wire
 from tessera.api.oss.context import OssRequest, empty_response, xml_response
 from tessera.api.oss.wire import element, leaf
 from tessera.core import buckets
+from tessera.core.metering import OBJECT, PART, UPLOAD
 from tessera.core.models import Bucket
 
 
@@ -121,3 +122,36 @@ async def get_bucket_acl(req: OssRequest) -> web.Response:
 async def put_bucket_acl(req: OssRequest) -> web.Response:
     await buckets.set_bucket_acl(req.storage, req.bucket, req.header("x-oss-acl") or "private")
     return empty_response()
+
+
+# GetBucketStat's per-class element prefixes.
+STAT_CLASSES = (("Standard", "Standard"), ("IA", "InfrequentAccess"), ("Archive", "Archive"),
+                ("ColdArchive", "ColdArchive"), ("DeepColdArchive", "DeepColdArchive"))
+
+
+async def get_bucket_stat(req: OssRequest) -> web.Response:
+    """Exact and current (OSS's own figures lag by up to an hour). Storage counts objects and
+    the parts of incomplete uploads, the bytes actually stored."""
+    usage = await buckets.bucket_usage(req.storage, req.bucket)
+    objects, parts = usage.get(None, OBJECT), usage.get(None, PART)
+    per_class = []
+    for storage_class, name in STAT_CLASSES:
+        o, p = usage.get(storage_class, OBJECT), usage.get(storage_class, PART)
+        per_class += [leaf(f"{name}Storage", o.billed_bytes)]
+        if storage_class != "Standard":
+            per_class += [leaf(f"{name}RealStorage", o.bytes)]
+        per_class += [leaf(f"{name}ObjectCount", o.count), leaf(f"{name}MultipartPartCount", p.count),
+                      leaf(f"{name}MultipartPartStorage", p.bytes)]
+    root = element(
+        "BucketStat",
+        leaf("Storage", objects.bytes + parts.bytes),
+        leaf("ObjectCount", objects.count),
+        leaf("MultipartUploadCount", usage.get(None, UPLOAD).count),
+        leaf("LiveChannelCount", 0),
+        leaf("MultipartPartCount", parts.count),
+        leaf("MultipartPartStorage", parts.bytes),
+        leaf("DeleteMarkerCount", 0),
+        leaf("LastModifiedTime", req.storage.clock() // 1000),
+        *per_class,
+    )
+    return xml_response(root)

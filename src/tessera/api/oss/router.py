@@ -15,7 +15,7 @@ from tessera.core.buckets import get_bucket
 Handler = Callable[[OssRequest], Awaitable[web.StreamResponse]]
 
 # Sub-resources Tessera does not serve yet; named so the answer says so plainly.
-_UNSUPPORTED = ("stat", "cors", "website", "logging", "referer", "versioning", "policy",
+_UNSUPPORTED = ("cors", "website", "logging", "referer", "versioning", "policy",
                 "encryption", "append", "symlink", "restore", "worm", "replication", "qos",
                 "inventory", "versions")
 
@@ -48,6 +48,8 @@ def _bucket_route(method: str, target: Target) -> Handler:
             return buckets.get_bucket_location
         if target.has("bucketInfo"):
             return buckets.get_bucket_info
+        if target.has("stat"):
+            return buckets.get_bucket_stat
         if target.has("uploads"):
             return multipart.list_uploads
         if target.get("list-type") == "2":

@@ -1,0 +1,120 @@
+"""GetBucketStat through oss2 and alibabacloud-oss-v2 after every kind of change, exact at once,
+and still exact after 8 concurrent writers."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import re
+
+import alibabacloud_oss_v2 as oss
+import oss2
+import pytest
+from oss2.models import PartInfo
+
+from tests.support import raw
+from tests.support.clients import Clients
+from tests.support.server import TesseraServer
+
+KB64 = 64 * 1024
+PART = 100 * 1024
+
+
+@pytest.fixture
+def bucket(clients: Clients, bucket_name: str) -> oss2.Bucket:
+    return clients.oss2_bucket(bucket_name)
+
+
+def stat(server: TesseraServer, bucket: oss2.Bucket) -> dict[str, int]:
+    """Every element of the raw BucketStat document (both SDKs model only some)."""
+    body = raw.request(server, "GET", bucket.bucket_name, query={"stat": ""}).body.decode()
+    return {name: int(value) for name, value in re.findall(r"<(\w+)>(\d+)</\1>", body)}
+
+
+def test_every_kind_of_change(server: TesseraServer, clients: Clients, bucket: oss2.Bucket) -> None:
+    empty = bucket.get_bucket_stat()
+    assert (empty.storage_size_in_bytes, empty.object_count, empty.multi_part_upload_count) == (0, 0, 0)
+
+    bucket.put_object("std", b"x" * 1000)
+    bucket.put_object("ia", b"y" * 1024, headers={"x-oss-storage-class": "IA"})  # billed as 64 KB
+    s = stat(server, bucket)
+    assert (s["Storage"], s["ObjectCount"], s["StandardStorage"], s["StandardObjectCount"]) == (2024, 2, 1000, 1)
+    assert (s["InfrequentAccessStorage"], s["InfrequentAccessRealStorage"]) == (KB64, 1024)
+
+    upload_id = bucket.init_multipart_upload("mp", headers={"x-oss-storage-class": "Archive"}).upload_id
+    bucket.upload_part("mp", upload_id, 1, b"a" * PART)
+    bucket.upload_part("mp", upload_id, 2, b"b" * 10)
+    bucket.upload_part("mp", upload_id, 2, b"c" * 20)  # replaces part 2
+    s = stat(server, bucket)
+    assert (s["MultipartUploadCount"], s["MultipartPartCount"], s["MultipartPartStorage"]) == (1, 2, PART + 20)
+    assert (s["ArchiveMultipartPartCount"], s["ArchiveMultipartPartStorage"]) == (2, PART + 20)
+    assert s["Storage"] == 2024 + PART + 20  # parts take space until completed or aborted
+
+    etag = bucket.upload_part("mp", upload_id, 1, b"d" * PART).etag
+    bucket.complete_multipart_upload("mp", upload_id, [PartInfo(1, etag)])  # part 2 left out: freed
+    s = stat(server, bucket)
+    assert (s["MultipartUploadCount"], s["MultipartPartCount"], s["MultipartPartStorage"]) == (0, 0, 0)
+    assert (s["ArchiveObjectCount"], s["ArchiveRealStorage"], s["ArchiveStorage"]) == (1, PART, PART)
+    assert (s["ObjectCount"], s["Storage"]) == (3, 2024 + PART)
+
+    aborted = bucket.init_multipart_upload("gone").upload_id
+    bucket.upload_part("gone", aborted, 1, b"z" * 5)
+    bucket.abort_multipart_upload("gone", aborted)
+    bucket.put_object("std", b"x" * 10)  # overwrite
+    bucket.copy_object(bucket.bucket_name, "std", "std-copy", headers={"x-oss-storage-class": "ColdArchive",
+                                                                         "x-oss-metadata-directive": "REPLACE"})
+    bucket.delete_object("ia")
+    s = stat(server, bucket)
+    assert (s["MultipartUploadCount"], s["MultipartPartCount"]) == (0, 0)
+    assert (s["StandardStorage"], s["InfrequentAccessObjectCount"], s["InfrequentAccessStorage"]) == (10, 0, 0)
+    assert (s["ColdArchiveObjectCount"], s["ColdArchiveStorage"], s["ColdArchiveRealStorage"]) == (1, KB64, 10)
+    assert (s["ObjectCount"], s["Storage"]) == (3, 10 + 10 + PART)
+
+    v2 = clients.v2().get_bucket_stat(oss.GetBucketStatRequest(bucket=bucket.bucket_name))
+    assert (v2.storage, v2.object_count, v2.multi_part_upload_count) == (10 + 10 + PART, 3, 0)
+    assert (v2.cold_archive_storage, v2.cold_archive_real_storage, v2.archive_object_count) == (KB64, 10, 1)
+    oss2_stat = bucket.get_bucket_stat()
+    assert (oss2_stat.multipart_part_count, oss2_stat.standard_object_count) == (0, 1)
+
+    bucket.batch_delete_objects(["std", "std-copy", "mp"])
+    s = stat(server, bucket)
+    assert all(value == 0 for name, value in s.items() if name != "LastModifiedTime"), s
+
+
+def test_exact_under_concurrent_writers(server: TesseraServer, clients: Clients, bucket: oss2.Bucket) -> None:
+    def writer(n: int) -> None:
+        own = clients.oss2_bucket(bucket.bucket_name)
+        for i in range(6):
+            own.put_object(f"w{n}/same", os.urandom(100 + i))  # overwrites
+            own.put_object(f"w{n}/k{i}", os.urandom(50))
+        upload_id = own.init_multipart_upload(f"w{n}/mp").upload_id
+        for number in (1, 2, 1):
+            own.upload_part(f"w{n}/mp", upload_id, number, os.urandom(30 + number))
+        own.delete_object(f"w{n}/k0")
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(writer, range(8)))
+    s = stat(server, bucket)
+    listed = list(oss2.ObjectIterator(bucket))
+    assert (s["ObjectCount"], s["StandardStorage"]) == (len(listed), sum(o.size for o in listed))
+    assert (s["MultipartUploadCount"], s["MultipartPartCount"], s["MultipartPartStorage"]) == (8, 16, 8 * (31 + 32))
+
+
+def test_lifecycle_actions_are_counted(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    from oss2.models import AbortMultipartUpload, BucketLifecycle, LifecycleRule, StorageTransition
+
+    bucket.put_bucket_lifecycle(BucketLifecycle([
+        LifecycleRule("parts", "tmp/", status=LifecycleRule.ENABLED,
+                      abort_multipart_upload=AbortMultipartUpload(days=1)),
+        LifecycleRule("cold", "data/", status=LifecycleRule.ENABLED,
+                      storage_transitions=[StorageTransition(days=1, storage_class="IA")]),
+    ]))
+    upload_id = bucket.init_multipart_upload("tmp/x").upload_id
+    bucket.upload_part("tmp/x", upload_id, 1, b"p" * 7)
+    bucket.put_object("data/small", b"s" * 5)
+    done = server.admin("lifecycle", "run", "--bucket", bucket.bucket_name, "--now", "2099-01-01T00:00:00Z")
+    assert done.returncode == 0, done.stderr
+    s = stat(server, bucket)
+    assert (s["MultipartUploadCount"], s["MultipartPartCount"], s["MultipartPartStorage"]) == (0, 0, 0)
+    assert (s["StandardObjectCount"], s["InfrequentAccessObjectCount"]) == (0, 1)
+    assert (s["InfrequentAccessStorage"], s["InfrequentAccessRealStorage"], s["Storage"]) == (KB64, 5, 5)
