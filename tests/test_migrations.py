@@ -12,10 +12,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.engine import Connection
 
-from tests.support.postgres import PostgresCluster
 from tessera.meta.database import Database, sqlite_url
 from tessera.meta.migrate import upgrade
 from tessera.meta.schema import metadata
+from tests.support.postgres import PostgresCluster
 
 
 def _differences(url: str) -> list:
