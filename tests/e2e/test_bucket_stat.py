@@ -118,3 +118,32 @@ def test_lifecycle_actions_are_counted(server: TesseraServer, bucket: oss2.Bucke
     assert (s["MultipartUploadCount"], s["MultipartPartCount"], s["MultipartPartStorage"]) == (0, 0, 0)
     assert (s["StandardObjectCount"], s["InfrequentAccessObjectCount"]) == (0, 1)
     assert (s["InfrequentAccessStorage"], s["InfrequentAccessRealStorage"], s["Storage"]) == (KB64, 5, 5)
+
+
+def test_usage_report_from_the_ledger(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    import csv
+    import io
+    import json
+    import time
+    from datetime import datetime, timezone
+
+    started = datetime.fromtimestamp(time.time() - 1, tz=timezone.utc).isoformat()
+    bucket.put_object("kept", b"k" * 4096)
+    upload_id = bucket.init_multipart_upload("pending").upload_id
+    bucket.upload_part("pending", upload_id, 1, b"p" * 2048)
+    time.sleep(1)
+    ended = datetime.now(timezone.utc).isoformat()
+    done = server.admin("usage", "report", "--bucket", bucket.bucket_name, "--from", started, "--to", ended,
+                        "--format", "json")
+    assert done.returncode == 0, done.stderr
+    lines = {(x["kind"], x["storage_class"]): x for x in json.loads(done.stdout)["lines"]}
+    assert set(lines) == {("object", "Standard"), ("part", "Standard")}  # parts on a line of their own
+    seconds = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    assert 0 < lines[("object", "Standard")]["real_gb_hours"] <= 4096 * seconds / 3600 / 1024**3
+    table = server.admin("usage", "report", "--bucket", bucket.bucket_name, "--from", started, "--to", ended)
+    assert "kind 'part' = parts of incomplete uploads" in table.stdout and bucket.bucket_name in table.stdout
+    rows = list(csv.DictReader(io.StringIO(server.admin("usage", "report", "--from", started, "--to", ended,
+                                                        "--format", "csv").stdout)))
+    assert {r["kind"] for r in rows if r["bucket"] == bucket.bucket_name} == {"object", "part"}
+    bad = server.admin("usage", "report", "--from", ended, "--to", started)
+    assert bad.returncode == 2

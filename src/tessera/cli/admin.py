@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
 import dataclasses
 import json
 import sys
@@ -13,6 +14,7 @@ from tessera.cli.runtime import open_storage
 from tessera.core.clock import format_instant, parse_instant
 from tessera.core.collector import DEFAULT_GRACE_MS, collect
 from tessera.core.fsck import fsck
+from tessera.core.usage import storage_usage
 from tessera.core.lifecycle import runs as lifecycle_runs
 from tessera.core.lifecycle.engine import DEFAULT_BATCH
 
@@ -44,6 +46,15 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     history.add_argument("--json", action="store_true", help="print the runs as JSON")
     storage_options(history)
     history.set_defaults(run=lambda args: asyncio.run(_lifecycle_log(args)))
+    usage = actions.add_parser("usage", help="storage usage from the usage ledger")
+    usage_actions = usage.add_subparsers(dest="usage_action", required=True, metavar="ACTION")
+    report = usage_actions.add_parser("report", help="GB-hours per bucket x storage class x kind over a window")
+    report.add_argument("--bucket", help="only this bucket")
+    report.add_argument("--from", dest="start", type=_instant, required=True, help="window start (ISO 8601)")
+    report.add_argument("--to", dest="end", type=_instant, required=True, help="window end (ISO 8601)")
+    report.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    storage_options(report)
+    report.set_defaults(run=lambda args: asyncio.run(_usage_report(args)))
 
 
 def _batch_size(text: str) -> int:
@@ -111,6 +122,35 @@ async def _lifecycle_log(args: argparse.Namespace) -> int:
         _print_outcomes(r.outcomes)
         for error in r.errors:
             print(f"  ERROR bucket {error['bucket']} rule {error['rule_id']}: {error['error']}")
+    return 0
+
+
+async def _usage_report(args: argparse.Namespace) -> int:
+    if args.end <= args.start:
+        print("tessera: --to must be later than --from", file=sys.stderr)
+        return 2
+    storage = await open_storage(args)
+    try:
+        lines = await storage_usage(storage, start_ms=args.start, end_ms=args.end, bucket_name=args.bucket)
+    finally:
+        await storage.db.close()
+    rows = [{"bucket": x.bucket, "kind": x.kind, "storage_class": x.storage_class,
+             "billed_gb_hours": round(x.billed_gb_hours, 9), "real_gb_hours": round(x.real_gb_hours, 9)}
+            for x in lines]
+    if args.format == "json":
+        print(json.dumps({"from": format_instant(args.start), "to": format_instant(args.end), "lines": rows}, indent=2))
+    elif args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=["bucket", "kind", "storage_class", "billed_gb_hours",
+                                                        "real_gb_hours"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        print(f"storage from {format_instant(args.start)} to {format_instant(args.end)} (GB = 2^30 bytes; "
+              "kind 'part' = parts of incomplete uploads)")
+        print(f"  {'bucket':<24} {'kind':<7} {'class':<16} {'billed GB-h':>16} {'real GB-h':>16}")
+        for r in rows:
+            print(f"  {r['bucket']:<24} {r['kind']:<7} {r['storage_class']:<16} {r['billed_gb_hours']:>16.6f} "
+                  f"{r['real_gb_hours']:>16.6f}")
     return 0
 
 

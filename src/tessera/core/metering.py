@@ -43,3 +43,54 @@ class BucketUsage:
                 total.bytes += tally.bytes
                 total.billed_bytes += tally.billed_bytes
         return total
+
+
+HOUR_MS = 3_600_000
+GB = 1024**3  # OSS bills storage in GB of 2^30 bytes
+
+
+@dataclass
+class UsageLine:
+    """Storage over a window for one bucket × storage class × kind, as byte-milliseconds."""
+
+    bucket: str
+    storage_class: str
+    kind: str
+    billed_byte_ms: int = 0
+    real_byte_ms: int = 0
+
+    @property
+    def billed_gb_hours(self) -> float:
+        return self.billed_byte_ms / GB / HOUR_MS
+
+    @property
+    def real_gb_hours(self) -> float:
+        return self.real_byte_ms / GB / HOUR_MS
+
+
+def integrate(levels: dict[tuple, tuple[int, int]], changes: list[tuple[tuple, int, int, int]], start_ms: int,
+              end_ms: int) -> dict[tuple, tuple[int, int]]:
+    """Exact (billed, real) byte-milliseconds per counter over [start_ms, end_ms).
+
+    ``levels`` are the counters' (billed, real) bytes at ``start_ms``; ``changes`` are
+    (counter, at_ms, billed delta, real delta), oldest first, inside the window. Stored bytes are
+    constant between changes, so the integral is a sum of rectangles — bytes that came and went
+    inside the window count for exactly as long as they were there.
+    """
+    level = dict(levels)
+    since = {counter: start_ms for counter in level}
+    totals: dict[tuple, list[int]] = {counter: [0, 0] for counter in level}
+    for counter, at_ms, billed, real in changes:
+        current = level.get(counter, (0, 0))
+        total = totals.setdefault(counter, [0, 0])
+        elapsed = at_ms - since.get(counter, start_ms)
+        total[0] += current[0] * elapsed
+        total[1] += current[1] * elapsed
+        level[counter] = (current[0] + billed, current[1] + real)
+        since[counter] = at_ms
+    for counter, (billed, real) in level.items():
+        elapsed = end_ms - since.get(counter, start_ms)
+        totals.setdefault(counter, [0, 0])
+        totals[counter][0] += billed * elapsed
+        totals[counter][1] += real * elapsed
+    return {counter: (b, r) for counter, (b, r) in totals.items()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 import orjson
 import sqlalchemy as sa
@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from tessera.core.clock import now_ms
 from tessera.meta import usage
 
 
@@ -29,8 +30,9 @@ def sqlite_url(data_dir: Path) -> str:
 class Database:
     """Owns the engine; hands out transactions."""
 
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, pool_size: int = 8, clock: Callable[[], int] = now_ms) -> None:
         self.url = url
+        self.clock = clock  # stamps the usage ledger
         self.is_sqlite = url.startswith("sqlite")
         # Listing pages decode two JSON columns per row; orjson does it several times faster.
         options = {"pool_size": pool_size, "json_deserializer": orjson.loads}
@@ -60,7 +62,7 @@ class Database:
             try:
                 async with conn.begin():
                     yield conn
-                    await usage.flush(conn)
+                    await usage.flush(conn, self.clock())
             finally:
                 usage.discard(conn)
 

@@ -59,6 +59,22 @@ usage = sa.Table(
     sa.Column("billed_bytes", sa.BigInteger, nullable=False),
 )
 
+# Every change of the usage counters, timestamped: what GB-hours for any window are computed
+# from. No foreign key: a deleted bucket's history stays.
+usage_ledger = sa.Table(
+    "usage_ledger",
+    metadata,
+    sa.Column("entry_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("bucket_id", sa.Integer, nullable=False),
+    sa.Column("storage_class", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("at_ms", Millis, nullable=False),
+    sa.Column("count_delta", sa.BigInteger, nullable=False),
+    sa.Column("bytes_delta", sa.BigInteger, nullable=False),
+    sa.Column("billed_delta", sa.BigInteger, nullable=False),
+    sa.Index("ix_usage_ledger_time", "at_ms"),
+)
+
 # One row per lifecycle run: what it was asked, what it did, how it ended. A run whose
 # finished_ms stays empty was interrupted (the process died); the next run redoes its work.
 lifecycle_runs = sa.Table(

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.metering import billed_size
-from tessera.meta.schema import usage
+from tessera.meta.schema import buckets, usage, usage_ledger
 
 _PENDING = "tessera.usage"
 Counter = tuple[int, str, str]  # bucket_id, storage_class, kind
@@ -36,12 +36,16 @@ def discard(conn: AsyncConnection) -> None:
     conn.info.pop(_PENDING, None)
 
 
-async def flush(conn: AsyncConnection) -> None:
+async def flush(conn: AsyncConnection, now_ms: int) -> None:
+    """Apply the recorded changes to the counters and append them to the ledger at ``now_ms``."""
     pending: dict[Counter, list[int]] = conn.info.pop(_PENDING, {})
     upsert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    entries = []
     for (bucket_id, storage_class, kind), (count, size, billed) in sorted(pending.items()):
         if count == size == billed == 0:
             continue
+        entries.append({"bucket_id": bucket_id, "storage_class": storage_class, "kind": kind, "at_ms": now_ms,
+                        "count_delta": count, "bytes_delta": size, "billed_delta": billed})
         statement = upsert(usage).values(bucket_id=bucket_id, storage_class=storage_class, kind=kind,
                                          count=count, bytes=size, billed_bytes=billed)
         await conn.execute(statement.on_conflict_do_update(
@@ -50,6 +54,8 @@ async def flush(conn: AsyncConnection) -> None:
                   "bytes": usage.c.bytes + statement.excluded.bytes,
                   "billed_bytes": usage.c.billed_bytes + statement.excluded.billed_bytes},
         ))
+    if entries:
+        await conn.execute(sa.insert(usage_ledger), entries)
 
 
 async def for_bucket(conn: AsyncConnection, bucket_id: int) -> list[Any]:
@@ -58,3 +64,34 @@ async def for_bucket(conn: AsyncConnection, bucket_id: int) -> list[Any]:
 
 async def drop_bucket(conn: AsyncConnection, bucket_id: int) -> None:
     await conn.execute(sa.delete(usage).where(usage.c.bucket_id == bucket_id))
+
+
+async def ledger_levels(conn: AsyncConnection, before_ms: int, bucket_id: int | None) -> list[Any]:
+    """Each counter's level (count, bytes, billed) just before ``before_ms``."""
+    query = (
+        sa.select(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind,
+                  sa.func.sum(usage_ledger.c.count_delta).label("count"),
+                  sa.func.sum(usage_ledger.c.bytes_delta).label("bytes"),
+                  sa.func.sum(usage_ledger.c.billed_delta).label("billed"))
+        .where(usage_ledger.c.at_ms < before_ms)
+        .group_by(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind)
+    )
+    if bucket_id is not None:
+        query = query.where(usage_ledger.c.bucket_id == bucket_id)
+    return list(await conn.execute(query))
+
+
+async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, bucket_id: int | None) -> list[Any]:
+    """The ledger entries in [start_ms, end_ms), oldest first."""
+    query = (
+        sa.select(usage_ledger)
+        .where(usage_ledger.c.at_ms >= start_ms, usage_ledger.c.at_ms < end_ms)
+        .order_by(usage_ledger.c.at_ms, usage_ledger.c.entry_id)
+    )
+    if bucket_id is not None:
+        query = query.where(usage_ledger.c.bucket_id == bucket_id)
+    return list(await conn.execute(query))
+
+
+async def bucket_names(conn: AsyncConnection) -> dict[int, str]:
+    return {r.bucket_id: r.name for r in await conn.execute(sa.select(buckets.c.bucket_id, buckets.c.name))}

@@ -1,0 +1,113 @@
+"""Exact GB-hours from the usage ledger, for scripted sequences on a controllable clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from tessera.blobs.store import BlobStore
+from tessera.core import buckets, multipart, objects
+from tessera.core.metering import HOUR_MS, MIN_BILLED_OBJECT
+from tessera.core.models import ObjectAttributes, PartChoice
+from tessera.core.storage import Storage
+from tessera.core.usage import storage_usage
+from tessera.meta.database import Database, sqlite_url
+from tessera.meta.migrate import upgrade
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.ms = 1_800_000_000_000
+
+    def __call__(self) -> int:
+        return self.ms
+
+    def advance(self, hours: float) -> None:
+        self.ms += int(hours * HOUR_MS)
+
+
+async def _body(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _scenario(tmp_path: Path, script) -> None:
+    async def main() -> None:
+        clock = Clock()
+        db = Database(sqlite_url(tmp_path), clock=clock)
+        await upgrade(db)
+        storage = Storage(db, BlobStore(tmp_path), clock=clock)
+        try:
+            await buckets.create_bucket(storage, "ledger", owner="tester")
+            await script(storage, clock)
+        finally:
+            await storage.drain()
+            await db.close()
+
+    asyncio.run(main())
+
+
+def byte_hours(lines, kind: str, storage_class: str = "Standard") -> tuple[float, float]:
+    line = next(x for x in lines if x.kind == kind and x.storage_class == storage_class)
+    return line.billed_byte_ms / HOUR_MS, line.real_byte_ms / HOUR_MS
+
+
+def test_parts_uploaded_replaced_aborted(tmp_path: Path) -> None:
+    async def script(storage: Storage, clock: Clock) -> None:
+        start = clock()
+        upload = await multipart.initiate_upload(storage, "ledger", "k", ObjectAttributes(), initiator="t")
+        await multipart.upload_part(storage, "ledger", "k", upload.upload_id, 1, _body(b"a" * 1000), size=1000,
+                                    content_md5=None)
+        clock.advance(1)
+        await multipart.upload_part(storage, "ledger", "k", upload.upload_id, 1, _body(b"b" * 3000), size=3000,
+                                    content_md5=None)  # replaced: 1000 B for 1 h, then 3000 B
+        clock.advance(2)
+        await multipart.abort_upload(storage, "ledger", "k", upload.upload_id)
+        clock.advance(5)
+        lines = await storage_usage(storage, start_ms=start, end_ms=clock())
+        assert byte_hours(lines, "part") == (1000 * 1 + 3000 * 2, 1000 * 1 + 3000 * 2)  # no minimum for parts
+        inside = await storage_usage(storage, start_ms=start + HOUR_MS // 2, end_ms=start + 2 * HOUR_MS)
+        assert byte_hours(inside, "part") == (1000 * 0.5 + 3000 * 1, 1000 * 0.5 + 3000 * 1)
+
+    _scenario(tmp_path, script)
+
+
+def test_completed_upload_turns_parts_into_an_object(tmp_path: Path) -> None:
+    async def script(storage: Storage, clock: Clock) -> None:
+        start = clock()
+        upload = await multipart.initiate_upload(storage, "ledger", "mp", ObjectAttributes(storage_class="IA"),
+                                                 initiator="t")
+        part = await multipart.upload_part(storage, "ledger", "mp", upload.upload_id, 1, _body(b"p" * 1024),
+                                           size=1024, content_md5=None)
+        clock.advance(2)  # a 1 KB IA part bills as 1 KB...
+        await multipart.complete_upload(storage, "ledger", "mp", upload.upload_id, [PartChoice(1, part.etag)])
+        clock.advance(3)  # ...the 1 KB IA object as 64 KB
+        await objects.delete_object(storage, "ledger", "mp")
+        lines = await storage_usage(storage, start_ms=start, end_ms=clock() + 10 * HOUR_MS)
+        assert byte_hours(lines, "part", "IA") == (1024 * 2, 1024 * 2)
+        assert byte_hours(lines, "object", "IA") == (MIN_BILLED_OBJECT * 3, 1024 * 3)
+
+    _scenario(tmp_path, script)
+
+
+def test_bytes_that_came_and_went_inside_the_window(tmp_path: Path) -> None:
+    async def script(storage: Storage, clock: Clock) -> None:
+        await objects.put_object(storage, "ledger", "before", _body(b"x" * 100), size=100, content_md5=None,
+                                 attrs=ObjectAttributes())
+        clock.advance(10)
+        start = clock()
+        clock.advance(1)
+        await objects.put_object(storage, "ledger", "brief", _body(b"y" * 500), size=500, content_md5=None,
+                                 attrs=ObjectAttributes())
+        clock.advance(0.25)
+        await objects.put_object(storage, "ledger", "brief", _body(b"z" * 200), size=200, content_md5=None,
+                                 attrs=ObjectAttributes())  # overwritten
+        clock.advance(0.25)
+        await objects.delete_object(storage, "ledger", "brief")
+        clock.advance(1)
+        lines = await storage_usage(storage, start_ms=start, end_ms=clock())
+        assert byte_hours(lines, "object") == pytest.approx((100 * 2.5 + 500 * 0.25 + 200 * 0.25,) * 2)
+
+    _scenario(tmp_path, script)
