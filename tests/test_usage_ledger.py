@@ -111,3 +111,32 @@ def test_bytes_that_came_and_went_inside_the_window(tmp_path: Path) -> None:
         assert byte_hours(lines, "object") == pytest.approx((100 * 2.5 + 500 * 0.25 + 200 * 0.25,) * 2)
 
     _scenario(tmp_path, script)
+
+
+def test_incomplete_uploads_by_age_and_initiator(tmp_path: Path) -> None:
+    from tessera.core.usage import age_histogram, incomplete_uploads
+
+    async def script(storage: Storage, clock: Clock) -> None:
+        async def started(key: str, initiator: str, size: int) -> None:
+            upload = await multipart.initiate_upload(storage, "ledger", key, ObjectAttributes(), initiator=initiator)
+            if size:
+                await multipart.upload_part(storage, "ledger", key, upload.upload_id, 1, _body(b"x" * size),
+                                            size=size, content_md5=None)
+
+        await started("ancient", "alice", 300)
+        clock.advance(24 * 25)
+        await started("old", "bob", 200)
+        clock.advance(24 * 5)
+        await started("week", "bob", 0)
+        clock.advance(24 * 2)
+        await started("new", "carol", 100)
+        clock.advance(1)
+        uploads = await incomplete_uploads(storage)
+        assert [(u.key, u.initiator, u.parts, u.bytes) for u in uploads] == [
+            ("ancient", "alice", 1, 300), ("old", "bob", 1, 200), ("new", "carol", 1, 100), ("week", "bob", 0, 0)]
+        assert round(uploads[0].age_days) == 32
+        (ages,) = age_histogram(uploads)
+        assert [(b.label, b.uploads, b.parts, b.bytes) for b in ages.bands] == [
+            ("< 1 day", 1, 1, 100), ("1-7 days", 1, 0, 0), ("7-30 days", 1, 1, 200), ("> 30 days", 1, 1, 300)]
+
+    _scenario(tmp_path, script)

@@ -147,3 +147,18 @@ def test_usage_report_from_the_ledger(server: TesseraServer, bucket: oss2.Bucket
     assert {r["kind"] for r in rows if r["bucket"] == bucket.bucket_name} == {"object", "part"}
     bad = server.admin("usage", "report", "--from", ended, "--to", started)
     assert bad.returncode == 2
+
+
+def test_incomplete_uploads_report(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    import json
+
+    upload_id = bucket.init_multipart_upload("leaking").upload_id
+    bucket.upload_part("leaking", upload_id, 1, b"l" * 3000)
+    done = server.admin("usage", "uploads", "--bucket", bucket.bucket_name, "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert [(u["upload_id"], u["key"], u["initiator"], u["parts"], u["bytes"]) for u in report["uploads"]] == [
+        (upload_id, "leaking", server.access_key_id, 1, 3000)]
+    assert report["ages"][0]["bands"][0] == {"label": "< 1 day", "uploads": 1, "parts": 1, "bytes": 3000}
+    text = server.admin("usage", "uploads", "--bucket", bucket.bucket_name).stdout
+    assert "incomplete uploads by age" in text and upload_id in text

@@ -14,7 +14,7 @@ from tessera.cli.runtime import open_storage
 from tessera.core.clock import format_instant, parse_instant
 from tessera.core.collector import DEFAULT_GRACE_MS, collect
 from tessera.core.fsck import fsck
-from tessera.core.usage import storage_usage
+from tessera.core.usage import age_histogram, incomplete_uploads, storage_usage
 from tessera.core.lifecycle import runs as lifecycle_runs
 from tessera.core.lifecycle.engine import DEFAULT_BATCH
 
@@ -55,6 +55,12 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     report.add_argument("--format", choices=["table", "json", "csv"], default="table")
     storage_options(report)
     report.set_defaults(run=lambda args: asyncio.run(_usage_report(args)))
+    forgotten = usage_actions.add_parser("uploads", help="incomplete uploads: who holds part storage, and how old")
+    forgotten.add_argument("--bucket", help="only this bucket")
+    forgotten.add_argument("--limit", type=int, default=20, help="uploads to list, largest first (default 20)")
+    forgotten.add_argument("--json", action="store_true")
+    storage_options(forgotten)
+    forgotten.set_defaults(run=lambda args: asyncio.run(_usage_uploads(args)))
 
 
 def _batch_size(text: str) -> int:
@@ -151,6 +157,32 @@ async def _usage_report(args: argparse.Namespace) -> int:
         for r in rows:
             print(f"  {r['bucket']:<24} {r['kind']:<7} {r['storage_class']:<16} {r['billed_gb_hours']:>16.6f} "
                   f"{r['real_gb_hours']:>16.6f}")
+    return 0
+
+
+async def _usage_uploads(args: argparse.Namespace) -> int:
+    storage = await open_storage(args)
+    try:
+        uploads = await incomplete_uploads(storage, bucket_name=args.bucket)
+    finally:
+        await storage.db.close()
+    histogram = age_histogram(uploads)
+    if args.json:
+        print(json.dumps({"ages": [dataclasses.asdict(h) for h in histogram],
+                          "uploads": [dataclasses.asdict(u) for u in uploads[: args.limit]]}, indent=2))
+        return 0
+    for ages in histogram:
+        print(f"bucket {ages.bucket}: incomplete uploads by age")
+        for band in ages.bands:
+            print(f"  {band.label:<10} {band.uploads:>8} uploads {band.parts:>10} parts {band.bytes:>16} bytes")
+    if uploads:
+        print(f"largest incomplete uploads (of {len(uploads)}):")
+        print(f"  {'bucket':<20} {'key':<30} {'upload id':<32} {'initiator':<20} {'age (d)':>8} {'parts':>6} {'bytes':>14}")
+        for u in uploads[: args.limit]:
+            print(f"  {u.bucket:<20} {u.key:<30} {u.upload_id:<32} {u.initiator:<20} {u.age_days:>8.1f} {u.parts:>6} "
+                  f"{u.bytes:>14}")
+    else:
+        print("no incomplete uploads")
     return 0
 
 

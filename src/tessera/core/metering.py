@@ -46,6 +46,7 @@ class BucketUsage:
 
 
 HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
 GB = 1024**3  # OSS bills storage in GB of 2^30 bytes
 
 

@@ -3,7 +3,9 @@ class × kind (objects, and the parts of incomplete uploads on lines of their ow
 
 from __future__ import annotations
 
-from tessera.core.metering import UPLOAD, UsageLine, integrate
+from dataclasses import dataclass, field
+
+from tessera.core.metering import DAY_MS, UPLOAD, UsageLine, integrate
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import usage as usage_rows
@@ -28,3 +30,60 @@ async def storage_usage(storage: Storage, *, start_ms: int, end_ms: int,
     lines = [UsageLine(names.get(bucket_id, f"(deleted bucket {bucket_id})"), storage_class, kind, billed, real)
              for (bucket_id, storage_class, kind), (billed, real) in totals.items() if billed or real]
     return sorted(lines, key=lambda line: (line.bucket, line.kind, line.storage_class))
+
+
+AGE_BANDS = (("< 1 day", 0, 1), ("1-7 days", 1, 7), ("7-30 days", 7, 30), ("> 30 days", 30, None))
+
+
+@dataclass(frozen=True)
+class ForgottenUpload:
+    """An incomplete upload and what its parts hold: who started it, and how long ago."""
+
+    bucket: str
+    upload_id: str
+    key: str
+    initiator: str
+    storage_class: str
+    age_days: float  # since initiation
+    parts: int
+    bytes: int
+
+
+@dataclass
+class AgeBand:
+    label: str
+    uploads: int = 0
+    parts: int = 0
+    bytes: int = 0
+
+
+@dataclass
+class UploadAges:
+    bucket: str
+    bands: list[AgeBand] = field(default_factory=lambda: [AgeBand(label) for label, _, _ in AGE_BANDS])
+
+
+async def incomplete_uploads(storage: Storage, *, bucket_name: str | None = None) -> list[ForgottenUpload]:
+    """Every incomplete upload with its parts' bytes, largest first: where part storage goes."""
+    now = storage.clock()
+    async with storage.db.read() as conn:
+        bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
+        rows = await usage_rows.incomplete_uploads(conn, bucket_id)
+        names = await usage_rows.bucket_names(conn)
+    found = [ForgottenUpload(names[r.bucket_id], r.upload_id, r.key, r.initiator, r.storage_class,
+                             (now - r.initiated_ms) / DAY_MS, r.parts, int(r.size)) for r in rows]
+    return sorted(found, key=lambda u: (-u.bytes, u.bucket, u.key, u.upload_id))
+
+
+def age_histogram(uploads: list[ForgottenUpload]) -> list[UploadAges]:
+    """Per bucket: incomplete uploads by age (< 1 day, 1-7, 7-30, > 30 days)."""
+    by_bucket: dict[str, UploadAges] = {}
+    for upload in uploads:
+        ages = by_bucket.setdefault(upload.bucket, UploadAges(upload.bucket))
+        for band, (_, low, high) in zip(ages.bands, AGE_BANDS):
+            if upload.age_days >= low and (high is None or upload.age_days < high):
+                band.uploads += 1
+                band.parts += upload.parts
+                band.bytes += upload.bytes
+                break
+    return [by_bucket[name] for name in sorted(by_bucket)]

@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.metering import billed_size
-from tessera.meta.schema import buckets, usage, usage_ledger
+from tessera.meta.schema import buckets, parts, uploads, usage, usage_ledger
 
 _PENDING = "tessera.usage"
 Counter = tuple[int, str, str]  # bucket_id, storage_class, kind
@@ -95,3 +95,20 @@ async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, buck
 
 async def bucket_names(conn: AsyncConnection) -> dict[int, str]:
     return {r.bucket_id: r.name for r in await conn.execute(sa.select(buckets.c.bucket_id, buckets.c.name))}
+
+
+async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None) -> list[Any]:
+    """Every in-progress upload with its part count and bytes (for attribution and ages)."""
+    query = (
+        sa.select(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
+                  uploads.c.storage_class, uploads.c.initiated_ms,
+                  sa.func.count(parts.c.part_number).label("parts"),
+                  sa.func.coalesce(sa.func.sum(parts.c.size), 0).label("size"))
+        .select_from(uploads.outerjoin(parts, parts.c.upload_id == uploads.c.upload_id))
+        .where(uploads.c.state == "active")
+        .group_by(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
+                  uploads.c.storage_class, uploads.c.initiated_ms)
+    )
+    if bucket_id is not None:
+        query = query.where(uploads.c.bucket_id == bucket_id)
+    return list(await conn.execute(query))
