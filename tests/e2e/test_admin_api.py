@@ -74,3 +74,24 @@ def test_only_root_keys(server: TesseraServer, bucket_name: str) -> None:
     assert (response.status, json.loads(response.body)["code"]) == (403, "AccessDenied")
     unsigned = raw.unsigned_request(server, "POST", f"/-/{PREVIEW}?bucket={bucket_name}", RULES)
     assert (unsigned.status, json.loads(unsigned.body)["code"]) == (403, "AccessDenied")
+
+
+def test_usage_endpoints(server: TesseraServer, clients: Clients, bucket_name: str) -> None:
+    bucket = clients.oss2_bucket(bucket_name)
+    started = (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat()
+    bucket.put_object("obj", b"o" * 1000)
+    upload_id = bucket.init_multipart_upload("half").upload_id
+    bucket.upload_part("half", upload_id, 1, b"h" * 500)
+    ended = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+
+    report = raw.request(server, "GET", "-", "admin/usage/report",
+                         query={"from": started, "to": ended, "bucket": bucket_name})
+    lines = {(x["kind"], x["storage_class"]): x for x in json.loads(report.body)["lines"]}
+    assert set(lines) == {("object", "Standard"), ("part", "Standard")} and lines[("part", "Standard")]["real_gb_hours"] > 0
+
+    uploads = json.loads(raw.request(server, "GET", "-", "admin/usage/uploads", query={"bucket": bucket_name}).body)
+    assert [(u["upload_id"], u["bytes"]) for u in uploads["uploads"]] == [(upload_id, 500)]
+    assert uploads["ages"][0]["bucket"] == bucket_name and uploads["ages"][0]["bands"][0]["uploads"] == 1
+
+    missing = raw.request(server, "GET", "-", "admin/usage/report", query={"from": started})
+    assert (missing.status, json.loads(missing.body)["code"]) == (400, "InvalidArgument")

@@ -6,6 +6,10 @@ and only root access keys may call it. Errors are JSON: ``{"code": ..., "message
 
     POST /-/admin/lifecycle/preview?bucket=B[&now=ISO-8601]   body: LifecycleConfiguration XML
         What those rules would do to bucket B now (or at ``now``), before they are saved.
+    GET /-/admin/usage/report?from=ISO&to=ISO[&bucket=B]
+        Storage GB-hours per bucket × storage class × kind over the window (the usage ledger).
+    GET /-/admin/usage/uploads[?bucket=B&limit=N]
+        Incomplete uploads by age band per bucket, and the largest ones with their initiators.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from tessera.core.errors import InvalidArgument
 from tessera.core.lifecycle import engine
 from tessera.core.lifecycle.rules import normalize
 from tessera.core.storage import Storage
+from tessera.core.usage import age_histogram, incomplete_uploads, storage_usage
 
 SecretFor = Callable[[str], Awaitable[str | None]]
 
@@ -39,8 +44,9 @@ async def handle(http: web.Request, storage: Storage, secret_for: SecretFor, *, 
                                            now=datetime.now(timezone.utc), region=region)
         if not await is_root(storage, access_key_id):
             raise OssError(403, "AccessDenied", "Only root access keys may use the admin API.")
-        if (http.method, path) == ("POST", "admin/lifecycle/preview"):
-            return await _lifecycle_preview(http, storage, dict(query))
+        operation = ROUTES.get((http.method, path))
+        if operation is not None:
+            return await operation(http, storage, dict(query))
         raise OssError(404, "NotFound", f"No admin operation {http.method} /-/{path}.")
     except Exception as error:
         failure = classify(error)
@@ -51,10 +57,8 @@ async def _lifecycle_preview(http: web.Request, storage: Storage, query: dict[st
     bucket = query.get("bucket") or ""
     if not bucket:
         raise InvalidArgument("Name the bucket to preview the rules on: ?bucket=NAME.", name="bucket")
-    try:
-        now_ms = parse_instant(query["now"]) if "now" in query else storage.clock()
-    except ValueError:
-        raise InvalidArgument(f"now must be an ISO 8601 instant, not {query['now']!r}.", name="now") from None
+    at = _instant(query, "now")
+    now_ms = storage.clock() if at is None else at
     body = await http.content.read(wire.MAX_XML_BODY + 1)
     config = normalize(parse_rules(body), allow_same_action_overlap=allows_overlap(http))
     report = await engine.preview(storage, bucket, config, now_ms=now_ms)
@@ -66,3 +70,40 @@ async def _lifecycle_preview(http: web.Request, storage: Storage, query: dict[st
         "errors": report.errors,
     })
 
+
+async def _usage_report(http: web.Request, storage: Storage, query: dict[str, str]) -> web.Response:
+    start, end = _instant(query, "from"), _instant(query, "to")
+    if start is None or end is None or end <= start:
+        raise InvalidArgument("Give a window: ?from=ISO-8601&to=ISO-8601, with to later than from.", name="from")
+    lines = await storage_usage(storage, start_ms=start, end_ms=end, bucket_name=query.get("bucket") or None)
+    return web.json_response({
+        "from": format_instant(start), "to": format_instant(end),
+        "lines": [{"bucket": x.bucket, "kind": x.kind, "storage_class": x.storage_class,
+                   "billed_gb_hours": x.billed_gb_hours, "real_gb_hours": x.real_gb_hours} for x in lines],
+    })
+
+
+async def _usage_uploads(http: web.Request, storage: Storage, query: dict[str, str]) -> web.Response:
+    limit = query.get("limit", "100")
+    if not limit.isdigit():
+        raise InvalidArgument("limit must be a whole number.", name="limit", value=limit)
+    uploads = await incomplete_uploads(storage, bucket_name=query.get("bucket") or None)
+    return web.json_response({"ages": [dataclasses.asdict(h) for h in age_histogram(uploads)],
+                              "uploads": [dataclasses.asdict(u) for u in uploads[: int(limit)]]})
+
+
+def _instant(query: dict[str, str], name: str) -> int | None:
+    if name not in query:
+        return None
+    try:
+        return parse_instant(query[name])
+    except ValueError:
+        raise InvalidArgument(f"{name} must be an ISO 8601 instant, not {query[name]!r}.", name=name) from None
+
+
+Operation = Callable[[web.Request, Storage, dict[str, str]], Awaitable[web.Response]]
+ROUTES: dict[tuple[str, str], Operation] = {
+    ("POST", "admin/lifecycle/preview"): _lifecycle_preview,
+    ("GET", "admin/usage/report"): _usage_report,
+    ("GET", "admin/usage/uploads"): _usage_uploads,
+}
