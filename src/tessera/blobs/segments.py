@@ -66,10 +66,8 @@ class SegmentsResponse(web.StreamResponse):
                     if self.compression:
                         await self._copy(writer, file, segment)
                         continue
-                    try:
-                        await loop.sendfile(transport, file, segment.offset, segment.length)
-                    except NotImplementedError:
-                        await self._copy(writer, file, segment)
+                    # Zero-copy where the OS allows; asyncio falls back to read-and-write itself.
+                    await loop.sendfile(transport, file, segment.offset, segment.length)
         except (FileNotFoundError, ConnectionError):
             transport.abort()
             raise

@@ -95,7 +95,7 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
         return 1 if report.errors else 0
     verb = "would act on" if report.dry_run else "acted on"
     print(f"lifecycle run {run_id} at {format_instant(report.now_ms)}{' (dry run)' if report.dry_run else ''}")
-    _print_outcomes(report.outcomes)
+    _print_outcomes([dataclasses.asdict(o) for o in report.outcomes])
     for error in report.errors:
         print(f"ERROR bucket {error['bucket']} rule {error['rule_id']}: {error['error']}")
     total = sum(o.matched for o in report.outcomes)
@@ -103,10 +103,9 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
-def _print_outcomes(outcomes: list) -> None:
+def _print_outcomes(outcomes: list[dict]) -> None:
     print(f"  {'bucket':<24} {'rule':<24} {'action':<24} {'matched':>8} {'parts':>8} {'bytes':>14}")
     for o in outcomes:
-        o = o if isinstance(o, dict) else dataclasses.asdict(o)
         print(f"  {o['bucket']:<24} {o['rule_id']:<24} {o['action']:<24} {o['matched']:>8} {o['parts']:>8} "
               f"{o['bytes']:>14}")
 

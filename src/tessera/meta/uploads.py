@@ -128,13 +128,15 @@ async def find_part(conn: AsyncConnection, upload_id: str, part_number: int) -> 
 
 async def put_part(conn: AsyncConnection, upload_id: str, part: Part) -> None:
     """Store ``part``, replacing the part of the same number (the upload is active and locked)."""
-    await _count_out(conn, [upload_id], part_numbers=[part.part_number], whole_uploads=False)
     upload = (await conn.execute(sa.select(uploads.c.bucket_id, uploads.c.storage_class)
                                  .where(uploads.c.upload_id == upload_id))).one()
-    usage.record(conn, upload.bucket_id, upload.storage_class, PART, count=1, sizes=[part.size])
-    await conn.execute(
+    replaced = (await conn.execute(
         sa.delete(parts).where(parts.c.upload_id == upload_id, parts.c.part_number == part.part_number)
-    )
+        .returning(parts.c.size)
+    )).first()
+    if replaced is not None:
+        usage.record(conn, upload.bucket_id, upload.storage_class, PART, count=1, sizes=[replaced.size], sign=-1)
+    usage.record(conn, upload.bucket_id, upload.storage_class, PART, count=1, sizes=[part.size])
     await conn.execute(
         sa.insert(parts).values(
             upload_id=upload_id, part_number=part.part_number, size=part.size, etag=part.etag,
