@@ -70,7 +70,7 @@ async def seed(storage: Storage, bucket_id: int, *, expired: int, live: int, now
 
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="tessera-lifecycle-bench-", dir=os.environ.get("BENCH_DIR")) as scratch:
-        storage = await open_storage(argparse.Namespace(data_dir=scratch, metadata_url=args.metadata_url))
+        storage = await open_storage(argparse.Namespace(data_dir=scratch, metadata_url=args.metadata_url, prices=None))
         try:
             bucket = await create_bucket(storage, "lifecycle-bench", owner="bench")
             now = storage.clock()

@@ -140,3 +140,35 @@ def test_incomplete_uploads_by_age_and_initiator(tmp_path: Path) -> None:
             ("< 1 day", 1, 1, 100), ("1-7 days", 1, 0, 0), ("7-30 days", 1, 1, 200), ("> 30 days", 1, 1, 300)]
 
     _scenario(tmp_path, script)
+
+
+def test_window_part_storage_attributed_to_the_uploads_holding_it(tmp_path: Path) -> None:
+    from tessera.core.prices import MONTH_MS, Prices
+    from tessera.core.usage import part_shares
+
+    async def script(storage: Storage, clock: Clock) -> None:
+        storage.prices = Prices("EUR", {"Standard": 3.0, "IA": 1.0, "Archive": 1.0, "ColdArchive": 1.0,
+                                        "DeepColdArchive": 1.0})
+        start = clock()
+        kept = await multipart.initiate_upload(storage, "ledger", "kept", ObjectAttributes(), initiator="alice")
+        await multipart.upload_part(storage, "ledger", "kept", kept.upload_id, 1, _body(b"a" * 1000), size=1000,
+                                    content_md5=None)
+        clock.advance(2)
+        await multipart.upload_part(storage, "ledger", "kept", kept.upload_id, 2, _body(b"b" * 4000), size=4000,
+                                    content_md5=None)
+        gone = await multipart.initiate_upload(storage, "ledger", "gone", ObjectAttributes(), initiator="bob")
+        await multipart.upload_part(storage, "ledger", "gone", gone.upload_id, 1, _body(b"c" * 500), size=500,
+                                    content_md5=None)
+        clock.advance(1)
+        await multipart.abort_upload(storage, "ledger", "gone", gone.upload_id)
+        clock.advance(1)
+        end = clock() + 5 * HOUR_MS  # the window runs past now: only time until now counts
+        (share,) = await part_shares(storage, start_ms=start + HOUR_MS, end_ms=end)
+        assert (share.upload.key, share.upload.initiator) == ("kept", "alice")
+        assert share.billed_byte_ms == (1000 * 3 + 4000 * 2) * HOUR_MS  # from the window start, until now
+        assert share.cost == pytest.approx(share.billed_byte_ms / 1024**3 / MONTH_MS * 3.0)
+        lines = await storage_usage(storage, start_ms=start + HOUR_MS, end_ms=clock())
+        assert byte_hours(lines, "part")[0] == 1000 * 3 + 4000 * 2 + 500 * 1  # the aborted part: nobody's now
+        assert share.upload.monthly_cost == pytest.approx(5000 / 1024**3 * 3.0)
+
+    _scenario(tmp_path, script)

@@ -6,10 +6,12 @@ and only root access keys may call it. Errors are JSON: ``{"code": ..., "message
 
     POST /-/admin/lifecycle/preview?bucket=B[&now=ISO-8601]   body: LifecycleConfiguration XML
         What those rules would do to bucket B now (or at ``now``), before they are saved.
-    GET /-/admin/usage/report?from=ISO&to=ISO[&bucket=B]
-        Storage GB-hours per bucket × storage class × kind over the window (the usage ledger).
+    GET /-/admin/usage/report?from=ISO&to=ISO[&bucket=B&top=N]
+        Storage GB-hours and cost per bucket × storage class × kind over the window (the usage
+        ledger), and the incomplete uploads whose parts cost the most in it.
     GET /-/admin/usage/uploads[?bucket=B&limit=N]
-        Incomplete uploads by age band per bucket, and the largest ones with their initiators.
+        Incomplete uploads by age band per bucket, and the largest ones with their initiators,
+        with what they cost a month.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from tessera.core.errors import InvalidArgument
 from tessera.core.lifecycle import engine
 from tessera.core.lifecycle.rules import normalize
 from tessera.core.storage import Storage
-from tessera.core.usage import age_histogram, incomplete_uploads, storage_usage
+from tessera.core.reports import uploads_report, usage_report
 
 SecretFor = Callable[[str], Awaitable[str | None]]
 
@@ -75,21 +77,21 @@ async def _usage_report(http: web.Request, storage: Storage, query: dict[str, st
     start, end = _instant(query, "from"), _instant(query, "to")
     if start is None or end is None or end <= start:
         raise InvalidArgument("Give a window: ?from=ISO-8601&to=ISO-8601, with to later than from.", name="from")
-    lines = await storage_usage(storage, start_ms=start, end_ms=end, bucket_name=query.get("bucket") or None)
-    return web.json_response({
-        "from": format_instant(start), "to": format_instant(end),
-        "lines": [{"bucket": x.bucket, "kind": x.kind, "storage_class": x.storage_class,
-                   "billed_gb_hours": x.billed_gb_hours, "real_gb_hours": x.real_gb_hours} for x in lines],
-    })
+    return web.json_response(await usage_report(storage, start_ms=start, end_ms=end,
+                                                bucket_name=query.get("bucket") or None,
+                                                top=_count(query, "top", 100)))
 
 
 async def _usage_uploads(http: web.Request, storage: Storage, query: dict[str, str]) -> web.Response:
-    limit = query.get("limit", "100")
-    if not limit.isdigit():
-        raise InvalidArgument("limit must be a whole number.", name="limit", value=limit)
-    uploads = await incomplete_uploads(storage, bucket_name=query.get("bucket") or None)
-    return web.json_response({"ages": [dataclasses.asdict(h) for h in age_histogram(uploads)],
-                              "uploads": [dataclasses.asdict(u) for u in uploads[: int(limit)]]})
+    return web.json_response(await uploads_report(storage, bucket_name=query.get("bucket") or None,
+                                                  limit=_count(query, "limit", 100)))
+
+
+def _count(query: dict[str, str], name: str, default: int) -> int:
+    text = query.get(name, str(default))
+    if not text.isdigit():
+        raise InvalidArgument(f"{name} must be a whole number.", name=name, value=text)
+    return int(text)
 
 
 def _instant(query: dict[str, str], name: str) -> int | None:

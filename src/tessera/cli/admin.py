@@ -14,7 +14,7 @@ from tessera.cli.runtime import open_storage
 from tessera.core.clock import format_instant, parse_instant
 from tessera.core.collector import DEFAULT_GRACE_MS, collect
 from tessera.core.fsck import fsck
-from tessera.core.usage import age_histogram, incomplete_uploads, storage_usage
+from tessera.core.reports import uploads_report, usage_report
 from tessera.core.lifecycle import runs as lifecycle_runs
 from tessera.core.lifecycle.engine import DEFAULT_BATCH
 
@@ -53,6 +53,8 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     report.add_argument("--from", dest="start", type=_instant, required=True, help="window start (ISO 8601)")
     report.add_argument("--to", dest="end", type=_instant, required=True, help="window end (ISO 8601)")
     report.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    report.add_argument("--top", type=int, default=10,
+                        help="incomplete uploads to list, by part storage in the window (default 10)")
     storage_options(report)
     report.set_defaults(run=lambda args: asyncio.run(_usage_report(args)))
     forgotten = usage_actions.add_parser("uploads", help="incomplete uploads: who holds part storage, and how old")
@@ -136,50 +138,62 @@ async def _usage_report(args: argparse.Namespace) -> int:
         return 2
     storage = await open_storage(args)
     try:
-        lines = await storage_usage(storage, start_ms=args.start, end_ms=args.end, bucket_name=args.bucket)
+        report = await usage_report(storage, start_ms=args.start, end_ms=args.end, bucket_name=args.bucket,
+                                    top=args.top)
     finally:
         await storage.db.close()
-    rows = [{"bucket": x.bucket, "kind": x.kind, "storage_class": x.storage_class,
-             "billed_gb_hours": round(x.billed_gb_hours, 9), "real_gb_hours": round(x.real_gb_hours, 9)}
-            for x in lines]
     if args.format == "json":
-        print(json.dumps({"from": format_instant(args.start), "to": format_instant(args.end), "lines": rows}, indent=2))
-    elif args.format == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=["bucket", "kind", "storage_class", "billed_gb_hours",
-                                                        "real_gb_hours"])
+        print(json.dumps(report, indent=2))
+        return 0
+    if args.format == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=[*report["lines"][0]] if report["lines"] else USAGE_FIELDS)
         writer.writeheader()
-        writer.writerows(rows)
-    else:
-        print(f"storage from {format_instant(args.start)} to {format_instant(args.end)} (GB = 2^30 bytes; "
-              "kind 'part' = parts of incomplete uploads)")
-        print(f"  {'bucket':<24} {'kind':<7} {'class':<16} {'billed GB-h':>16} {'real GB-h':>16}")
-        for r in rows:
-            print(f"  {r['bucket']:<24} {r['kind']:<7} {r['storage_class']:<16} {r['billed_gb_hours']:>16.6f} "
-                  f"{r['real_gb_hours']:>16.6f}")
+        writer.writerows(report["lines"])
+        return 0
+    currency = report["currency"]
+    print(f"storage from {report['from']} to {report['to']} (GB = 2^30 bytes; kind 'part' = parts of "
+          f"incomplete uploads; prices: {report['prices_source']})")
+    print(f"  {'bucket':<24} {'kind':<7} {'class':<16} {'billed GB-h':>16} {'real GB-h':>16} {'cost ' + currency:>14}")
+    for r in report["lines"]:
+        print(f"  {r['bucket']:<24} {r['kind']:<7} {r['storage_class']:<16} {r['billed_gb_hours']:>16.6g} "
+              f"{r['real_gb_hours']:>16.6g} {r['cost']:>14.6g}")
+    print(f"  {'total':<82} {report['total_cost']:>14.6g}")
+    if report["uploads"]:
+        print(f"part storage held by incomplete uploads in this window (top {len(report['uploads'])} "
+              f"of {report['uploads_total']}):")
+        print(f"  {'bucket':<20} {'key':<30} {'upload id':<32} {'initiator':<20} {'age (d)':>8} {'GB-h':>12} "
+              f"{'cost ' + currency:>12}")
+        for u in report["uploads"]:
+            print(f"  {u['bucket']:<20} {u['key']:<30} {u['upload_id']:<32} {u['initiator']:<20} "
+                  f"{u['age_days']:>8.1f} {u['billed_gb_hours']:>12.6g} {u['cost']:>12.6g}")
     return 0
+
+
+USAGE_FIELDS = ["bucket", "kind", "storage_class", "billed_gb_hours", "real_gb_hours", "cost"]
 
 
 async def _usage_uploads(args: argparse.Namespace) -> int:
     storage = await open_storage(args)
     try:
-        uploads = await incomplete_uploads(storage, bucket_name=args.bucket)
+        report = await uploads_report(storage, bucket_name=args.bucket, limit=args.limit)
     finally:
         await storage.db.close()
-    histogram = age_histogram(uploads)
     if args.json:
-        print(json.dumps({"ages": [dataclasses.asdict(h) for h in histogram],
-                          "uploads": [dataclasses.asdict(u) for u in uploads[: args.limit]]}, indent=2))
+        print(json.dumps(report, indent=2))
         return 0
-    for ages in histogram:
-        print(f"bucket {ages.bucket}: incomplete uploads by age")
-        for band in ages.bands:
-            print(f"  {band.label:<10} {band.uploads:>8} uploads {band.parts:>10} parts {band.bytes:>16} bytes")
-    if uploads:
-        print(f"largest incomplete uploads (of {len(uploads)}):")
-        print(f"  {'bucket':<20} {'key':<30} {'upload id':<32} {'initiator':<20} {'age (d)':>8} {'parts':>6} {'bytes':>14}")
-        for u in uploads[: args.limit]:
-            print(f"  {u.bucket:<20} {u.key:<30} {u.upload_id:<32} {u.initiator:<20} {u.age_days:>8.1f} {u.parts:>6} "
-                  f"{u.bytes:>14}")
+    currency = report["currency"]
+    for ages in report["ages"]:
+        print(f"bucket {ages['bucket']}: incomplete uploads by age")
+        for band in ages["bands"]:
+            print(f"  {band['label']:<10} {band['uploads']:>8} uploads {band['parts']:>10} parts "
+                  f"{band['bytes']:>16} bytes {band['monthly_cost']:>12.6g} {currency}/month")
+    if report["uploads"]:
+        print(f"largest incomplete uploads (of {report['uploads_total']}):")
+        print(f"  {'bucket':<20} {'key':<30} {'upload id':<32} {'initiator':<20} {'age (d)':>8} {'parts':>6} "
+              f"{'bytes':>14} {currency + '/month':>12}")
+        for u in report["uploads"]:
+            print(f"  {u['bucket']:<20} {u['key']:<30} {u['upload_id']:<32} {u['initiator']:<20} {u['age_days']:>8.1f} "
+                  f"{u['parts']:>6} {u['bytes']:>14} {u['monthly_cost']:>12.6g}")
     else:
         print("no incomplete uploads")
     return 0

@@ -10,6 +10,7 @@ import os
 import sys
 
 from tessera.cli import admin, keys, serve
+from tessera.core.prices import PricesError
 
 
 def storage_options(parser: argparse.ArgumentParser) -> None:
@@ -19,6 +20,9 @@ def storage_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metadata-url", default=os.environ.get("TESSERA_METADATA_URL"),
                         help="SQLAlchemy URL of the metadata database, e.g. postgresql+asyncpg://user@host/db "
                              "(default: SQLite inside the data directory)")
+    parser.add_argument("--prices", default=os.environ.get("TESSERA_PRICES"), metavar="FILE",
+                        help="storage prices per GB-month, a TOML file (default: prices.toml in the data "
+                             "directory if present, else OSS list prices in CNY)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,4 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    sys.exit(args.run(args) or 0)
+    try:
+        status = args.run(args)
+    except PricesError as error:
+        print(f"tessera: {error}", file=sys.stderr)
+        status = 2
+    sys.exit(status or 0)

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from tessera.blobs.store import BlobStore
+from tessera.core.prices import DEFAULT_PRICES, Prices, load_prices
 from tessera.core.storage import Storage
 from tessera.meta.database import Database, sqlite_url
 from tessera.meta.migrate import upgrade
@@ -25,7 +26,16 @@ def describe_url(url: str) -> str:
 async def open_storage(args: argparse.Namespace, *, region: str = "cn-hangzhou", migrate: bool = True) -> Storage:
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    prices = prices_for(args)
     db = Database(metadata_url(args))
     if migrate:
         await upgrade(db)
-    return Storage(db, BlobStore(data_dir), region=region)
+    return Storage(db, BlobStore(data_dir), region=region, prices=prices)
+
+
+def prices_for(args: argparse.Namespace) -> Prices:
+    """--prices FILE, else ``prices.toml`` in the data directory if there is one, else the defaults."""
+    if args.prices:
+        return load_prices(Path(args.prices))
+    in_data_dir = Path(args.data_dir) / "prices.toml"
+    return load_prices(in_data_dir) if in_data_dir.exists() else DEFAULT_PRICES

@@ -59,6 +59,7 @@ class UsageLine:
     kind: str
     billed_byte_ms: int = 0
     real_byte_ms: int = 0
+    cost: float = 0.0  # at the operator's prices (tessera.core.prices)
 
     @property
     def billed_gb_hours(self) -> float:

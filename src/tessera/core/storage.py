@@ -1,4 +1,4 @@
-"""The storage context every operation works in: metadata, blobs, a clock."""
+"""The storage context every operation works in: metadata, blobs, a clock, and what storage costs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Callable, Iterable
 
 from tessera.blobs.store import BlobStore
 from tessera.core.clock import now_ms
+from tessera.core.prices import DEFAULT_PRICES, Prices
 from tessera.meta import blobs as blob_rows
 from tessera.meta.database import Database
 
@@ -21,6 +22,7 @@ class Storage:
     blobs: BlobStore
     region: str = "cn-hangzhou"
     clock: Callable[[], int] = field(default=now_ms)
+    prices: Prices = DEFAULT_PRICES
 
     async def pending_blob(self) -> str:
         """Record a blob about to be written; the row exists before the file does."""

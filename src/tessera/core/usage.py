@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tessera.core.metering import DAY_MS, UPLOAD, UsageLine, integrate
+from tessera.core.metering import DAY_MS, GB, HOUR_MS, UPLOAD, UsageLine, integrate
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import usage as usage_rows
@@ -13,6 +13,8 @@ from tessera.meta import usage as usage_rows
 
 async def storage_usage(storage: Storage, *, start_ms: int, end_ms: int,
                         bucket_name: str | None = None) -> list[UsageLine]:
+    """What was stored in [start_ms, end_ms); time after now counts nothing (a bill, not a forecast)."""
+    end_ms = max(start_ms, min(end_ms, storage.clock()))
     async with storage.db.read() as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         levels = await usage_rows.ledger_levels(conn, start_ms, bucket_id)
@@ -27,7 +29,8 @@ async def storage_usage(storage: Storage, *, start_ms: int, end_ms: int,
         [(counter(r), r.at_ms, r.billed_delta, r.bytes_delta) for r in changes if r.kind != UPLOAD],
         start_ms, end_ms,
     )
-    lines = [UsageLine(names.get(bucket_id, f"(deleted bucket {bucket_id})"), storage_class, kind, billed, real)
+    lines = [UsageLine(names.get(bucket_id, f"(deleted bucket {bucket_id})"), storage_class, kind, billed, real,
+                       storage.prices.cost(storage_class, billed))
              for (bucket_id, storage_class, kind), (billed, real) in totals.items() if billed or real]
     return sorted(lines, key=lambda line: (line.bucket, line.kind, line.storage_class))
 
@@ -47,6 +50,7 @@ class ForgottenUpload:
     age_days: float  # since initiation
     parts: int
     bytes: int
+    monthly_cost: float  # what its parts cost a month as they stand
 
 
 @dataclass
@@ -55,6 +59,7 @@ class AgeBand:
     uploads: int = 0
     parts: int = 0
     bytes: int = 0
+    monthly_cost: float = 0.0
 
 
 @dataclass
@@ -71,7 +76,8 @@ async def incomplete_uploads(storage: Storage, *, bucket_name: str | None = None
         rows = await usage_rows.incomplete_uploads(conn, bucket_id)
         names = await usage_rows.bucket_names(conn)
     found = [ForgottenUpload(names[r.bucket_id], r.upload_id, r.key, r.initiator, r.storage_class,
-                             (now - r.initiated_ms) / DAY_MS, r.parts, int(r.size)) for r in rows]
+                             (now - r.initiated_ms) / DAY_MS, r.parts, int(r.size),
+                             storage.prices.monthly(r.storage_class, int(r.size))) for r in rows]
     return sorted(found, key=lambda u: (-u.bytes, u.bucket, u.key, u.upload_id))
 
 
@@ -85,5 +91,41 @@ def age_histogram(uploads: list[ForgottenUpload]) -> list[UploadAges]:
                 band.uploads += 1
                 band.parts += upload.parts
                 band.bytes += upload.bytes
+                band.monthly_cost += upload.monthly_cost
                 break
     return [by_bucket[name] for name in sorted(by_bucket)]
+
+
+@dataclass(frozen=True)
+class UploadShare:
+    """The part storage an incomplete upload held during a window, and its cost."""
+
+    upload: ForgottenUpload
+    billed_byte_ms: int
+    cost: float
+
+    @property
+    def billed_gb_hours(self) -> float:
+        return self.billed_byte_ms / GB / HOUR_MS
+
+
+async def part_shares(storage: Storage, *, start_ms: int, end_ms: int,
+                      bucket_name: str | None = None) -> list[UploadShare]:
+    """Who the window's part storage belongs to: each upload still incomplete, with the
+    byte-milliseconds its current parts spent inside [start_ms, end_ms), largest first.
+
+    Parts of uploads since completed or aborted, and parts since replaced, are not here: the
+    usage report's part lines count them, so their total minus these shares is what is no
+    longer held by anyone.
+    """
+    uploads = {u.upload_id: u for u in await incomplete_uploads(storage, bucket_name=bucket_name)}
+    until = min(end_ms, storage.clock())
+    held: dict[str, int] = {}
+    async with storage.db.read() as conn:
+        bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
+        for row in await usage_rows.incomplete_upload_parts(conn, bucket_id, before_ms=until):
+            if row.upload_id in uploads:
+                held[row.upload_id] = held.get(row.upload_id, 0) + row.size * (until - max(start_ms, row.last_modified_ms))
+    shares = [UploadShare(uploads[upload_id], byte_ms, storage.prices.cost(uploads[upload_id].storage_class, byte_ms))
+              for upload_id, byte_ms in held.items() if byte_ms > 0]
+    return sorted(shares, key=lambda s: (-s.billed_byte_ms, s.upload.bucket, s.upload.key, s.upload.upload_id))

@@ -112,3 +112,15 @@ async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None) -> li
     if bucket_id is not None:
         query = query.where(uploads.c.bucket_id == bucket_id)
     return list(await conn.execute(query))
+
+
+async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, *, before_ms: int) -> list[Any]:
+    """The parts of in-progress uploads last written before ``before_ms``: size and when."""
+    query = (
+        sa.select(parts.c.upload_id, parts.c.size, parts.c.last_modified_ms)
+        .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
+        .where(uploads.c.state == "active", parts.c.last_modified_ms < before_ms)
+    )
+    if bucket_id is not None:
+        query = query.where(uploads.c.bucket_id == bucket_id)
+    return list(await conn.execute(query))

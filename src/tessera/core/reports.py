@@ -1,0 +1,47 @@
+"""The usage reports, as plain data: one shape for ``tessera admin usage …`` and for the admin
+HTTP API (JSON), so the console and the command line always agree."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from tessera.core.clock import format_instant
+from tessera.core.storage import Storage
+from tessera.core.usage import age_histogram, incomplete_uploads, part_shares, storage_usage
+
+
+async def usage_report(storage: Storage, *, start_ms: int, end_ms: int, bucket_name: str | None = None,
+                       top: int = 10) -> dict[str, Any]:
+    """Storage GB-hours and cost per bucket × class × kind over [start_ms, end_ms), and the
+    incomplete uploads whose parts cost the most in that window."""
+    lines = await storage_usage(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
+    shares = await part_shares(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
+    return {
+        "from": format_instant(start_ms),
+        "to": format_instant(end_ms),
+        **_prices(storage),
+        "lines": [{"bucket": x.bucket, "kind": x.kind, "storage_class": x.storage_class,
+                   "billed_gb_hours": x.billed_gb_hours, "real_gb_hours": x.real_gb_hours, "cost": x.cost}
+                  for x in lines],
+        "total_cost": sum(x.cost for x in lines),
+        "uploads": [{**dataclasses.asdict(s.upload), "billed_gb_hours": s.billed_gb_hours, "cost": s.cost}
+                    for s in shares[:top]],
+        "uploads_total": len(shares),
+    }
+
+
+async def uploads_report(storage: Storage, *, bucket_name: str | None = None, limit: int = 20) -> dict[str, Any]:
+    """Incomplete uploads by age band per bucket, and the largest ones, with what they cost a month."""
+    uploads = await incomplete_uploads(storage, bucket_name=bucket_name)
+    return {
+        **_prices(storage),
+        "ages": [dataclasses.asdict(h) for h in age_histogram(uploads)],
+        "uploads": [dataclasses.asdict(u) for u in uploads[:limit]],
+        "uploads_total": len(uploads),
+    }
+
+
+def _prices(storage: Storage) -> dict[str, Any]:
+    return {"currency": storage.prices.currency, "prices_per_gb_month": dict(storage.prices.per_gb_month),
+            "prices_source": storage.prices.source}
