@@ -172,3 +172,91 @@ def test_window_part_storage_attributed_to_the_uploads_holding_it(tmp_path: Path
         assert share.upload.monthly_cost == pytest.approx(5000 / 1024**3 * 3.0)
 
     _scenario(tmp_path, script)
+
+
+async def _put(storage: Storage, key: str, size: int, storage_class: str = "Standard") -> int:
+    info = await objects.put_object(storage, "ledger", key, _body(b"o" * size), size=size, content_md5=None,
+                                    attrs=ObjectAttributes(storage_class=storage_class))
+    return info.last_modified_ms
+
+
+def test_early_deletion_of_archive_charges_the_rest_of_60_days(tmp_path: Path) -> None:
+    from tessera.core.usage import early_deletions
+
+    async def script(storage: Storage, clock: Clock) -> None:
+        start = clock()
+        await _put(storage, "cold", 1000, "Archive")  # billed as 64 KB
+        await _put(storage, "plain", 1000)
+        clock.advance(20 * 24)
+        await objects.delete_object(storage, "ledger", "cold")
+        await objects.delete_object(storage, "ledger", "plain")  # Standard: no minimum
+        left = clock()
+        clock.advance(1)
+        lines = await storage_usage(storage, start_ms=start, end_ms=clock())
+        assert byte_hours(lines, "object", "Archive") == (MIN_BILLED_OBJECT * 20 * 24, 1000 * 20 * 24)
+        assert byte_hours(lines, "early-deletion", "Archive") == (MIN_BILLED_OBJECT * 40 * 24, 1000 * 40 * 24)
+        assert [x.kind for x in lines] == ["object", "object", "early-deletion"]
+        (charge,) = await early_deletions(storage, start_ms=start, end_ms=clock())
+        assert (charge.key, charge.storage_class, charge.stored_days, charge.charged_days, charge.billed_bytes) == (
+            "cold", "Archive", 20, 40, MIN_BILLED_OBJECT)
+        assert charge.cost == pytest.approx(MIN_BILLED_OBJECT / 1024**3 * 0.033 * 40 / 30)
+        # The charge falls at the instant the object left: a window before it sees none.
+        assert not [x for x in await storage_usage(storage, start_ms=start, end_ms=left)
+                    if x.kind == "early-deletion"]
+
+    _scenario(tmp_path, script)
+
+
+def test_lifecycle_transitions_count_as_oss_documents(tmp_path: Path) -> None:
+    """Standard → IA on day 10 → Archive on day 30 → deleted on day 35: IA's 30 days (from last
+    modified) were served, Archive is charged 25 more days. Standard → ColdArchive on day 10 →
+    deleted on day 11: ColdArchive counts from the transition, 179 days charged."""
+
+    async def script(storage: Storage, clock: Clock) -> None:
+        start = clock()
+        warm = await _put(storage, "warm", 100_000)
+        frozen = await _put(storage, "frozen", 100_000)
+        clock.advance(10 * 24)
+        await objects.transition_objects(storage, "ledger", [("warm", warm)], storage_class="IA",
+                                         from_classes=("Standard",))
+        await objects.transition_objects(storage, "ledger", [("frozen", frozen)], storage_class="ColdArchive",
+                                         from_classes=("Standard",))
+        clock.advance(1 * 24)
+        await objects.delete_object(storage, "ledger", "frozen")
+        clock.advance(19 * 24)
+        await objects.transition_objects(storage, "ledger", [("warm", warm)], storage_class="Archive",
+                                         from_classes=("IA",))
+        clock.advance(5 * 24)
+        await objects.delete_object(storage, "ledger", "warm")
+        clock.advance(1)
+        lines = await storage_usage(storage, start_ms=start, end_ms=clock())
+        day = 24 * 100_000
+        assert byte_hours(lines, "object", "Standard")[0] == 20 * day
+        assert byte_hours(lines, "object", "IA")[0] == 20 * day
+        assert byte_hours(lines, "object", "Archive")[0] == 5 * day
+        assert byte_hours(lines, "object", "ColdArchive")[0] == 1 * day
+        assert byte_hours(lines, "early-deletion", "Archive")[0] == 25 * day
+        assert byte_hours(lines, "early-deletion", "ColdArchive")[0] == 179 * day
+        assert not [x for x in lines if x.kind == "early-deletion" and x.storage_class == "IA"]
+
+    _scenario(tmp_path, script)
+
+
+def test_overwriting_or_moving_early_is_leaving_early(tmp_path: Path) -> None:
+    async def script(storage: Storage, clock: Clock) -> None:
+        start = clock()
+        await _put(storage, "ia", 70_000, "IA")
+        moved = await _put(storage, "moved", 70_000, "IA")
+        clock.advance(5 * 24)
+        await _put(storage, "ia", 10, "IA")  # overwritten on day 5: 25 days of the first charged
+        await objects.transition_objects(storage, "ledger", [("moved", moved)],
+                                         storage_class="Archive", from_classes=("IA",))  # IA left on day 5
+        clock.advance(30 * 24)
+        await objects.delete_object(storage, "ledger", "ia")  # the second served its 30 days
+        await objects.delete_object(storage, "ledger", "moved")  # Archive day 35 (from last modified)
+        clock.advance(1)
+        lines = await storage_usage(storage, start_ms=start, end_ms=clock())
+        assert byte_hours(lines, "early-deletion", "IA") == (2 * 70_000 * 25 * 24, 2 * 70_000 * 25 * 24)
+        assert byte_hours(lines, "early-deletion", "Archive") == (70_000 * 25 * 24, 70_000 * 25 * 24)
+
+    _scenario(tmp_path, script)

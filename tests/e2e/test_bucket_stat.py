@@ -158,6 +158,8 @@ def test_usage_costs_at_the_operators_prices(server: TesseraServer, bucket: oss2
     bucket.put_object("cold", b"c" * 100, headers={"x-oss-storage-class": "IA"})
     upload_id = bucket.init_multipart_upload("leak").upload_id
     bucket.upload_part("leak", upload_id, 1, b"p" * 3000)
+    bucket.put_object("brief", b"b" * 10, headers={"x-oss-storage-class": "Archive"})
+    bucket.delete_object("brief")  # 60 days of Archive storage, nearly all charged on deletion
     time.sleep(1)
     ended = datetime.now(timezone.utc).isoformat()
     prices = tmp_path / "prices.toml"
@@ -176,6 +178,12 @@ def test_usage_costs_at_the_operators_prices(server: TesseraServer, bucket: oss2
     [share] = report["uploads"]
     assert (share["upload_id"], share["key"], share["initiator"]) == (upload_id, "leak", server.access_key_id)
     part_line = next(x for x in report["lines"] if x["kind"] == "part")
+    early = next(x for x in report["lines"] if x["kind"] == "early-deletion")
+    assert early["storage_class"] == "Archive" and early["billed_gb_hours"] == pytest.approx(
+        65536 / 1024**3 * 60 * 24, rel=0.001)
+    [charge] = report["early_deletions"]
+    assert (charge["key"], charge["bytes"], charge["billed_bytes"]) == ("brief", 10, 65536)
+    assert charge["charged_days"] == pytest.approx(60, abs=0.01) and charge["cost"] == pytest.approx(early["cost"])
     # The only upload holds all the window's part storage (its part is stamped when received,
     # the ledger at commit: a few milliseconds apart).
     assert share["billed_gb_hours"] == pytest.approx(part_line["billed_gb_hours"], rel=0.05)

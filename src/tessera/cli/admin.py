@@ -54,7 +54,8 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     report.add_argument("--to", dest="end", type=_instant, required=True, help="window end (ISO 8601)")
     report.add_argument("--format", choices=["table", "json", "csv"], default="table")
     report.add_argument("--top", type=int, default=10,
-                        help="incomplete uploads to list, by part storage in the window (default 10)")
+                        help="incomplete uploads (by part storage) and early deletions (by cost) to list "
+                             "(default 10)")
     storage_options(report)
     report.set_defaults(run=lambda args: asyncio.run(_usage_report(args)))
     forgotten = usage_actions.add_parser("uploads", help="incomplete uploads: who holds part storage, and how old")
@@ -152,12 +153,13 @@ async def _usage_report(args: argparse.Namespace) -> int:
         return 0
     currency = report["currency"]
     print(f"storage from {report['from']} to {report['to']} (GB = 2^30 bytes; kind 'part' = parts of "
-          f"incomplete uploads; prices: {report['prices_source']})")
-    print(f"  {'bucket':<24} {'kind':<7} {'class':<16} {'billed GB-h':>16} {'real GB-h':>16} {'cost ' + currency:>14}")
+          f"incomplete uploads, 'early-deletion' = the rest of minimum storage durations; "
+          f"prices: {report['prices_source']})")
+    print(f"  {'bucket':<24} {'kind':<14} {'class':<16} {'billed GB-h':>16} {'real GB-h':>16} {'cost ' + currency:>14}")
     for r in report["lines"]:
-        print(f"  {r['bucket']:<24} {r['kind']:<7} {r['storage_class']:<16} {r['billed_gb_hours']:>16.6g} "
+        print(f"  {r['bucket']:<24} {r['kind']:<14} {r['storage_class']:<16} {r['billed_gb_hours']:>16.6g} "
               f"{r['real_gb_hours']:>16.6g} {r['cost']:>14.6g}")
-    print(f"  {'total':<82} {report['total_cost']:>14.6g}")
+    print(f"  {'total':<89} {report['total_cost']:>14.6g}")
     if report["uploads"]:
         print(f"part storage held by incomplete uploads in this window (top {len(report['uploads'])} "
               f"of {report['uploads_total']}):")
@@ -166,6 +168,15 @@ async def _usage_report(args: argparse.Namespace) -> int:
         for u in report["uploads"]:
             print(f"  {u['bucket']:<20} {u['key']:<30} {u['upload_id']:<32} {u['initiator']:<20} "
                   f"{u['age_days']:>8.1f} {u['billed_gb_hours']:>12.6g} {u['cost']:>12.6g}")
+    if report["early_deletions"]:
+        print(f"objects that left a storage class before its minimum duration (top {len(report['early_deletions'])} "
+              f"of {report['early_deletions_total']}):")
+        print(f"  {'bucket':<20} {'key':<30} {'class':<16} {'left at':<25} {'stored (d)':>10} {'charged (d)':>11} "
+              f"{'billed bytes':>14} {'cost ' + currency:>12}")
+        for e in report["early_deletions"]:
+            print(f"  {e['bucket']:<20} {e['key']:<30} {e['storage_class']:<16} {e['at']:<25} "
+                  f"{e['stored_days']:>10.2f} "
+                  f"{e['charged_days']:>11.2f} {e['billed_bytes']:>14} {e['cost']:>12.6g}")
     return 0
 
 

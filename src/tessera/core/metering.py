@@ -3,6 +3,14 @@
 Parts are counted at their upload's storage class by their actual size. Objects of the classes
 that OSS bills with a minimum (IA, Archive, ColdArchive, DeepColdArchive) count at least
 64 KB each in their billed size; their real size is kept alongside.
+
+Those classes also have a minimum storage duration: IA 30 days, Archive 60, ColdArchive and
+DeepColdArchive 180. An object that leaves its class sooner — deleted, overwritten (a
+CopyObject onto itself included), or moved to another class by a lifecycle rule — is charged
+the rest of the minimum at that class's price, as OSS does. IA and Archive count from the
+object's last modified time (so days spent in IA count towards Archive's 60 after a lifecycle
+transition); ColdArchive and DeepColdArchive from when a lifecycle rule moved the object there,
+or from its last modified time if it was written in that class. Parts have no minimum.
 """
 
 from __future__ import annotations
@@ -10,8 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 OBJECT, PART, UPLOAD = "object", "part", "upload"
+EARLY_DELETION = "early-deletion"  # a usage line: the rest of minimum storage durations, charged
 MIN_BILLED_OBJECT = 64 * 1024
 MINIMUM_SIZE_CLASSES = frozenset({"IA", "Archive", "ColdArchive", "DeepColdArchive"})
+
+
+MINIMUM_DAYS = {"IA": 30, "Archive": 60, "ColdArchive": 180, "DeepColdArchive": 180}
+COUNTED_FROM_TRANSITION = frozenset({"ColdArchive", "DeepColdArchive"})
 
 
 def billed_size(kind: str, storage_class: str, size: int) -> int:
@@ -47,6 +60,20 @@ class BucketUsage:
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS
+
+
+def minimum_counted_from(storage_class: str, last_modified_ms: int, transitioned_ms: int | None) -> int:
+    """When an object's minimum storage duration in ``storage_class`` began."""
+    if storage_class in COUNTED_FROM_TRANSITION and transitioned_ms is not None:
+        return transitioned_ms
+    return last_modified_ms
+
+
+def early_charge_ms(storage_class: str, counted_from_ms: int, left_ms: int) -> int:
+    """How much of the class's minimum storage duration is left to charge when an object
+    leaves the class at ``left_ms`` (0 when the minimum has passed, or there is none)."""
+    minimum_ms = MINIMUM_DAYS.get(storage_class, 0) * DAY_MS
+    return max(0, minimum_ms - max(0, left_ms - counted_from_ms))
 GB = 1024**3  # OSS bills storage in GB of 2^30 bytes
 
 

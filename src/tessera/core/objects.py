@@ -255,7 +255,7 @@ async def transition_objects(storage: Storage, bucket_name: str, versions: list[
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         async for info in _unchanged(conn, bucket, versions):
             if info.attributes.storage_class in from_classes:
-                await object_rows.set_storage_class(conn, bucket.bucket_id, info.key, storage_class)
+                await object_rows.transition(conn, bucket.bucket_id, info.key, storage_class, at_ms=storage.clock())
                 moved.add(info.key)
     return moved
 

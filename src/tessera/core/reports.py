@@ -8,15 +8,17 @@ from typing import Any
 
 from tessera.core.clock import format_instant
 from tessera.core.storage import Storage
-from tessera.core.usage import age_histogram, incomplete_uploads, part_shares, storage_usage
+from tessera.core.usage import age_histogram, early_deletions, incomplete_uploads, part_shares, storage_usage
 
 
 async def usage_report(storage: Storage, *, start_ms: int, end_ms: int, bucket_name: str | None = None,
                        top: int = 10) -> dict[str, Any]:
-    """Storage GB-hours and cost per bucket × class × kind over [start_ms, end_ms), and the
-    incomplete uploads whose parts cost the most in that window."""
+    """Storage GB-hours and cost per bucket × class × kind over [start_ms, end_ms); the
+    incomplete uploads whose parts cost the most in that window, and the costliest objects
+    that left a storage class before its minimum duration."""
     lines = await storage_usage(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
     shares = await part_shares(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
+    early = await early_deletions(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
     return {
         "from": format_instant(start_ms),
         "to": format_instant(end_ms),
@@ -28,6 +30,8 @@ async def usage_report(storage: Storage, *, start_ms: int, end_ms: int, bucket_n
         "uploads": [{**dataclasses.asdict(s.upload), "billed_gb_hours": s.billed_gb_hours, "cost": s.cost}
                     for s in shares[:top]],
         "uploads_total": len(shares),
+        "early_deletions": [dataclasses.asdict(e) for e in early[:top]],
+        "early_deletions_total": len(early),
     }
 
 

@@ -1,11 +1,13 @@
 """Storage usage over a time window, from the usage ledger: exact GB-hours per bucket × storage
-class × kind (objects, and the parts of incomplete uploads on lines of their own)."""
+class × kind (objects, the parts of incomplete uploads, and early-deletion charges on lines of
+their own)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from tessera.core.metering import DAY_MS, GB, HOUR_MS, UPLOAD, UsageLine, integrate
+from tessera.core.clock import format_instant
+from tessera.core.metering import DAY_MS, EARLY_DELETION, GB, HOUR_MS, OBJECT, PART, UPLOAD, UsageLine, integrate
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import usage as usage_rows
@@ -19,6 +21,7 @@ async def storage_usage(storage: Storage, *, start_ms: int, end_ms: int,
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         levels = await usage_rows.ledger_levels(conn, start_ms, bucket_id)
         changes = await usage_rows.ledger_changes(conn, start_ms, end_ms, bucket_id)
+        charges = await usage_rows.early_deletions_between(conn, start_ms, end_ms, bucket_id)
         names = await usage_rows.bucket_names(conn)
 
     def counter(row) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
@@ -29,10 +32,49 @@ async def storage_usage(storage: Storage, *, start_ms: int, end_ms: int,
         [(counter(r), r.at_ms, r.billed_delta, r.bytes_delta) for r in changes if r.kind != UPLOAD],
         start_ms, end_ms,
     )
-    lines = [UsageLine(names.get(bucket_id, f"(deleted bucket {bucket_id})"), storage_class, kind, billed, real,
+    for charge in charges:  # the rest of a minimum storage duration, charged when the object left
+        total = totals.setdefault((charge.bucket_id, charge.storage_class, EARLY_DELETION), (0, 0))
+        totals[(charge.bucket_id, charge.storage_class, EARLY_DELETION)] = (
+            total[0] + charge.billed_bytes * charge.charged_ms, total[1] + charge.bytes * charge.charged_ms)
+    lines = [UsageLine(_bucket_name(names, bucket_id), storage_class, kind, billed, real,
                        storage.prices.cost(storage_class, billed))
              for (bucket_id, storage_class, kind), (billed, real) in totals.items() if billed or real]
-    return sorted(lines, key=lambda line: (line.bucket, line.kind, line.storage_class))
+    return sorted(lines, key=lambda line: (line.bucket, KINDS.index(line.kind), line.storage_class))
+
+
+KINDS = (OBJECT, PART, EARLY_DELETION)
+
+
+@dataclass(frozen=True)
+class EarlyDeletion:
+    """An object that left its storage class before the class's minimum storage duration."""
+
+    bucket: str
+    key: str
+    storage_class: str
+    at: str  # when it left (ISO 8601)
+    stored_days: float  # counted towards the minimum
+    charged_days: float  # the rest of the minimum
+    bytes: int
+    billed_bytes: int
+    cost: float
+
+
+async def early_deletions(storage: Storage, *, start_ms: int, end_ms: int,
+                          bucket_name: str | None = None) -> list[EarlyDeletion]:
+    """The early-deletion charges made in [start_ms, end_ms), costliest first."""
+    async with storage.db.read() as conn:
+        bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
+        charges = await usage_rows.early_deletions_between(conn, start_ms, end_ms, bucket_id)
+        names = await usage_rows.bucket_names(conn)
+    found = [EarlyDeletion(_bucket_name(names, c.bucket_id), c.key, c.storage_class, format_instant(c.at_ms),
+                           c.stored_ms / DAY_MS, c.charged_ms / DAY_MS, c.bytes, c.billed_bytes,
+                           storage.prices.cost(c.storage_class, c.billed_bytes * c.charged_ms)) for c in charges]
+    return sorted(found, key=lambda e: (-e.cost, e.at, e.bucket, e.key))
+
+
+def _bucket_name(names: dict[int, str], bucket_id: int) -> str:
+    return names.get(bucket_id, f"(deleted bucket {bucket_id})")
 
 
 AGE_BANDS = (("< 1 day", 0, 1), ("1-7 days", 1, 7), ("7-30 days", 7, 30), ("> 30 days", 30, None))
@@ -125,7 +167,8 @@ async def part_shares(storage: Storage, *, start_ms: int, end_ms: int,
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         for row in await usage_rows.incomplete_upload_parts(conn, bucket_id, before_ms=until):
             if row.upload_id in uploads:
-                held[row.upload_id] = held.get(row.upload_id, 0) + row.size * (until - max(start_ms, row.last_modified_ms))
+                inside_ms = until - max(start_ms, row.last_modified_ms)
+                held[row.upload_id] = held.get(row.upload_id, 0) + row.size * inside_ms
     shares = [UploadShare(uploads[upload_id], byte_ms, storage.prices.cost(uploads[upload_id].storage_class, byte_ms))
               for upload_id, byte_ms in held.items() if byte_ms > 0]
     return sorted(shares, key=lambda s: (-s.billed_byte_ms, s.upload.bucket, s.upload.key, s.upload.upload_id))

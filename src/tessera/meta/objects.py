@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.models import ObjectInfo, Part
-from tessera.core.metering import OBJECT
+from tessera.core.metering import OBJECT, minimum_counted_from
 from tessera.meta import records, usage
 from tessera.meta.ranges import Bound, after, key_window
 from tessera.meta.schema import objects, parts
@@ -33,29 +33,37 @@ async def insert_if_absent(conn: AsyncConnection, insert: Any, values: dict[str,
 
 
 async def _count_out(conn: AsyncConnection, bucket_id: int, key: str) -> tuple[str, int] | None:
-    """Take the object at ``key`` out of the usage counters; its (storage class, size)."""
+    """Take the object at ``key`` out of the usage counters, and out of its storage class (an
+    early-deletion charge if it leaves before the class's minimum duration); its (class, size)."""
     row = (
-        await conn.execute(sa.select(objects.c.storage_class, objects.c.size)
+        await conn.execute(sa.select(objects.c.storage_class, objects.c.size, objects.c.last_modified_ms,
+                                     objects.c.transitioned_ms)
                            .where(objects.c.bucket_id == bucket_id, objects.c.key == key))
     ).first()
     if row is None:
         return None
     usage.record(conn, bucket_id, row.storage_class, OBJECT, count=1, sizes=[row.size], sign=-1)
+    usage.record_departure(conn, bucket_id, key, row.storage_class, row.size, counted_from_ms=minimum_counted_from(
+        row.storage_class, row.last_modified_ms, row.transitioned_ms))
     return row.storage_class, row.size
 
 
 async def replace(conn: AsyncConnection, bucket_id: int, key: str, values: dict[str, Any]) -> None:
+    """Replace the object at ``key`` (a new object for billing, unless ``values`` says it was
+    transitioned)."""
     old = await _count_out(conn, bucket_id, key)
     await conn.execute(
-        sa.update(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key).values(**values)
+        sa.update(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key)
+        .values(**{"transitioned_ms": None, **values})
     )
     if old is not None:
         usage.record(conn, bucket_id, values.get("storage_class", old[0]), OBJECT, count=1,
                      sizes=[values.get("size", old[1])])
 
 
-async def set_storage_class(conn: AsyncConnection, bucket_id: int, key: str, storage_class: str) -> None:
-    await replace(conn, bucket_id, key, {"storage_class": storage_class})
+async def transition(conn: AsyncConnection, bucket_id: int, key: str, storage_class: str, *, at_ms: int) -> None:
+    """A lifecycle rule moves the object to ``storage_class`` at ``at_ms``; data and Last-Modified stay."""
+    await replace(conn, bucket_id, key, {"storage_class": storage_class, "transitioned_ms": at_ms})
 
 
 async def set_tags(conn: AsyncConnection, bucket_id: int, key: str, tags: dict[str, str]) -> bool:

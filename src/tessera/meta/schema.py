@@ -75,6 +75,24 @@ usage_ledger = sa.Table(
     sa.Index("ix_usage_ledger_time", "at_ms"),
 )
 
+# Objects that left a storage class before its minimum storage duration (deleted, overwritten
+# or moved to another class): the rest of the minimum is charged, at that class's price, at the
+# instant they left. billed_bytes applies the 64 KB minimum. No foreign key, as the ledger.
+early_deletions = sa.Table(
+    "early_deletions",
+    metadata,
+    sa.Column("entry_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("bucket_id", sa.Integer, nullable=False),
+    sa.Column("key", KeyText, nullable=False),
+    sa.Column("storage_class", sa.String(32), nullable=False),
+    sa.Column("at_ms", Millis, nullable=False),
+    sa.Column("stored_ms", Millis, nullable=False),  # how long it had counted towards the minimum
+    sa.Column("charged_ms", Millis, nullable=False),  # the rest of the minimum, charged
+    sa.Column("bytes", sa.BigInteger, nullable=False),
+    sa.Column("billed_bytes", sa.BigInteger, nullable=False),
+    sa.Index("ix_early_deletions_time", "at_ms"),
+)
+
 # One row per lifecycle run: what it was asked, what it did, how it ended. A run whose
 # finished_ms stays empty was interrupted (the process died); the next run redoes its work.
 lifecycle_runs = sa.Table(
@@ -130,6 +148,9 @@ objects = sa.Table(
     sa.Column("storage_class", sa.String(32), nullable=False),
     sa.Column("object_type", sa.String(16), nullable=False),
     sa.Column("last_modified_ms", Millis, nullable=False),
+    # When a lifecycle rule last moved the object to its storage class; empty if written in it.
+    # ColdArchive and DeepColdArchive count their minimum storage duration from here.
+    sa.Column("transitioned_ms", Millis, nullable=True),
     # Exactly one of these holds the data: a single blob, or the parts of a completed upload.
     sa.Column("blob_id", sa.String(32), nullable=True),
     sa.Column("upload_id", sa.String(32), nullable=True),

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tessera.core.metering import billed_size
-from tessera.meta.schema import buckets, parts, uploads, usage, usage_ledger
+from tessera.core.metering import MINIMUM_DAYS, OBJECT, billed_size, early_charge_ms
+from tessera.meta.schema import buckets, early_deletions, parts, uploads, usage, usage_ledger
 
 _PENDING = "tessera.usage"
+_DEPARTED = "tessera.usage.departed"
 Counter = tuple[int, str, str]  # bucket_id, storage_class, kind
 
 
@@ -32,12 +33,22 @@ def record(conn: AsyncConnection, bucket_id: int, storage_class: str, kind: str,
     totals[2] += sign * sum(billed_size(kind, storage_class, s) for s in sizes)
 
 
+def record_departure(conn: AsyncConnection, bucket_id: int, key: str, storage_class: str, size: int, *,
+                     counted_from_ms: int) -> None:
+    """An object leaves ``storage_class``: charged at commit for the rest of the class's minimum
+    storage duration, if any is left then."""
+    if storage_class in MINIMUM_DAYS:
+        conn.info.setdefault(_DEPARTED, []).append((bucket_id, key, storage_class, size, counted_from_ms))
+
+
 def discard(conn: AsyncConnection) -> None:
     conn.info.pop(_PENDING, None)
+    conn.info.pop(_DEPARTED, None)
 
 
 async def flush(conn: AsyncConnection, now_ms: int) -> None:
-    """Apply the recorded changes to the counters and append them to the ledger at ``now_ms``."""
+    """Apply the recorded changes to the counters and append them to the ledger at ``now_ms``;
+    record the early-deletion charges of objects that left their class."""
     pending: dict[Counter, list[int]] = conn.info.pop(_PENDING, {})
     upsert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
     entries = []
@@ -56,6 +67,15 @@ async def flush(conn: AsyncConnection, now_ms: int) -> None:
         ))
     if entries:
         await conn.execute(sa.insert(usage_ledger), entries)
+    charges = []
+    for bucket_id, key, storage_class, size, counted_from_ms in conn.info.pop(_DEPARTED, []):
+        charged_ms = early_charge_ms(storage_class, counted_from_ms, now_ms)
+        if charged_ms:
+            charges.append({"bucket_id": bucket_id, "key": key, "storage_class": storage_class, "at_ms": now_ms,
+                            "stored_ms": max(0, now_ms - counted_from_ms), "charged_ms": charged_ms, "bytes": size,
+                            "billed_bytes": billed_size(OBJECT, storage_class, size)})
+    if charges:
+        await conn.execute(sa.insert(early_deletions), charges)
 
 
 async def for_bucket(conn: AsyncConnection, bucket_id: int) -> list[Any]:
@@ -91,6 +111,15 @@ async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, buck
     if bucket_id is not None:
         query = query.where(usage_ledger.c.bucket_id == bucket_id)
     return list(await conn.execute(query))
+
+
+async def early_deletions_between(conn: AsyncConnection, start_ms: int, end_ms: int,
+                                  bucket_id: int | None) -> list[Any]:
+    """The early-deletion charges made in [start_ms, end_ms)."""
+    query = sa.select(early_deletions).where(early_deletions.c.at_ms >= start_ms, early_deletions.c.at_ms < end_ms)
+    if bucket_id is not None:
+        query = query.where(early_deletions.c.bucket_id == bucket_id)
+    return list(await conn.execute(query.order_by(early_deletions.c.at_ms, early_deletions.c.entry_id)))
 
 
 async def bucket_names(conn: AsyncConnection) -> dict[int, str]:
