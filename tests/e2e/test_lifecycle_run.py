@@ -4,6 +4,7 @@ rules set through the SDKs, time moved forward by --now, results checked through
 from __future__ import annotations
 
 import datetime
+import email.utils
 import json
 import os
 import time
@@ -198,6 +199,29 @@ def test_transitions_go_colder_with_age(server: TesseraServer, bucket: oss2.Buck
     assert outcome(report, "cool", "Transition:Archive")["matched"] == 1
     assert storage_class("cold/a") == "Archive"
     assert bucket.get_object("cold/a").read() == b"a"
+
+
+def test_cold_archive_reports_when_a_rule_moved_it(server: TesseraServer, clients: Clients,
+                                                   bucket: oss2.Bucket) -> None:
+    import alibabacloud_oss_v2 as oss
+
+    bucket.put_bucket_lifecycle(rules(LifecycleRule("freeze", "ice/", status=LifecycleRule.ENABLED,
+                                                    storage_transitions=[StorageTransition(
+                                                        days=1, storage_class="ColdArchive")])))
+    started = time.time()
+    bucket.put_object("ice/a", b"a")
+    bucket.put_object("warm", b"w")
+    moved_at = time.time()
+    assert outcome(run(server, bucket.bucket_name, started + 2 * DAY), "freeze", "Transition:ColdArchive")[
+        "matched"] == 1
+    client = clients.v2()
+    head = client.head_object(oss.HeadObjectRequest(bucket=bucket.bucket_name, key="ice/a"))
+    assert head.storage_class == "ColdArchive" and head.transition_time is not None
+    transitioned = email.utils.parsedate_to_datetime(head.transition_time).timestamp()
+    assert moved_at - 1 <= transitioned <= time.time() + 1  # when it happened, not the --now evaluated
+    meta = client.get_object_meta(oss.GetObjectMetaRequest(bucket=bucket.bucket_name, key="ice/a"))
+    assert meta.transition_time == head.transition_time
+    assert client.head_object(oss.HeadObjectRequest(bucket=bucket.bucket_name, key="warm")).transition_time is None
 
 
 def test_expiration_by_created_before_date(server: TesseraServer, bucket: oss2.Bucket) -> None:

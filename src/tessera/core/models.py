@@ -60,6 +60,7 @@ class ObjectInfo:
     last_modified_ms: int
     blob_id: str | None
     upload_id: str | None
+    transitioned_ms: int | None = None  # when a lifecycle rule moved it to its storage class
 
 
 @dataclass(frozen=True)

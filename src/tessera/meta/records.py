@@ -52,6 +52,7 @@ def object_info(bucket_name: str, row: Any) -> ObjectInfo:
         last_modified_ms=row.last_modified_ms,
         blob_id=row.blob_id,
         upload_id=row.upload_id,
+        transitioned_ms=row.transitioned_ms,
     )
 
 

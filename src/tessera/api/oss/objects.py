@@ -14,6 +14,7 @@ from tessera.api.oss.wire import element, leaf
 from tessera.blobs.segments import SegmentsResponse
 from tessera.core import conditions, objects
 from tessera.core.errors import InvalidArgument, InvalidRange, MalformedXML
+from tessera.core.metering import COUNTED_FROM_TRANSITION
 from tessera.core.models import ObjectInfo
 
 MAX_DELETE_KEYS = 1000
@@ -45,7 +46,15 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
         headers["Content-MD5"] = info.content_md5
     if info.attributes.tags:
         headers["x-oss-tagging-count"] = str(len(info.attributes.tags))
-    return headers
+    return {**headers, **transition_header(info)}
+
+
+def transition_header(info: ObjectInfo) -> dict[str, str]:
+    """When a lifecycle rule moved the object to ColdArchive or DeepColdArchive (the start of its
+    minimum storage duration there), as OSS reports it."""
+    if info.transitioned_ms is None or info.attributes.storage_class not in COUNTED_FROM_TRANSITION:
+        return {}
+    return {"x-oss-transition-time": wire.http_time(info.transitioned_ms)}
 
 
 def read_conditions(req: OssRequest, prefix: str = "") -> conditions.Preconditions:
@@ -141,6 +150,7 @@ async def get_object_meta(req: OssRequest) -> web.Response:
         "x-oss-hash-crc64ecma": info.crc64,
         "x-oss-last-access-time": wire.http_time(info.last_modified_ms),
         "Content-Length": str(info.size),
+        **transition_header(info),
     })
 
 
