@@ -1,9 +1,11 @@
 """The HTTP server: one catch-all handler that walks a request from socket to disk.
 
-raw target → Target (bucket, key, query) → authentication gate → router → handler → response,
+raw target → Target (bucket, key, query) → router → authentication gate → handler → response,
 with every answer carrying ``x-oss-request-id`` and ``Date``, and every failure turned into
 the OSS error document once, here. Tessera's own endpoints live under ``/-/`` (no bucket name
-can start with '-').
+can start with '-'). The router only names the handler (it reads no storage), so the OSS
+operation is known before authentication and every answer, refusals too, is counted under it
+for ``GET /-/metrics``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,11 @@ from datetime import datetime, timezone
 
 from aiohttp import web
 
-from tessera.api import admin
+from tessera.api import admin, metrics
 from tessera.api.auth import AuthError, RequestToVerify, authenticate
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError, classify, error_document, error_header
-from tessera.api.oss.router import route
+from tessera.api.oss.router import UNKNOWN_OPERATION, operation_name, route
 from tessera.api.oss.target import parse_target
 from tessera.core.errors import TesseraError
 from tessera.core.storage import Storage
@@ -37,6 +39,7 @@ STORAGE_KEY = web.AppKey("storage", Storage)
 class ServerOptions:
     region: str = "cn-hangzhou"
     base_domain: str | None = None
+    metrics_token: str | None = None  # when set, GET /-/metrics needs "Authorization: Bearer <token>"
 
 
 class SecretLookup:
@@ -68,33 +71,38 @@ class Gateway:
         self.storage = storage
         self.options = options
         self.secrets = SecretLookup(storage)
+        self.requests = metrics.RequestMetrics()
 
     async def handle(self, http: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
         started = time.perf_counter()
         if http.raw_path.startswith("/-/"):
-            response = await self.internal(http)
+            operation, response = await self.internal(http)
         else:
-            try:
-                response = await self.serve_oss(http, request_id)
-            except Exception as error:  # every failure becomes an OSS error document
-                response = self.error_response(http, error, request_id)
+            operation, response = await self.serve_oss(http, request_id)
         response.headers["x-oss-request-id"] = request_id
         response.headers["Server"] = "Tessera"
-        log.info("%s %s %s %s %.1fms", request_id, http.method, http.path, response.status,
-                 (time.perf_counter() - started) * 1000)
+        elapsed = time.perf_counter() - started
+        self.requests.observe(operation, response.status, elapsed)
+        log.info("%s %s %s %s %.1fms", request_id, http.method, http.path, response.status, elapsed * 1000)
         return response
 
-    async def serve_oss(self, http: web.Request, request_id: str) -> web.StreamResponse:
-        target = parse_target(http.raw_path, http.host, self.options.base_domain)
-        access_key_id = await authenticate(
-            RequestToVerify(http.method, target.bucket, target.key, target.query, http.headers),
-            self.secrets,
-            now=datetime.now(timezone.utc),
-            region=self.options.region,
-        )
-        handler = route(http.method, target, http.headers)
-        return await handler(OssRequest(http, target, self.storage, access_key_id, request_id))
+    async def serve_oss(self, http: web.Request, request_id: str) -> tuple[str, web.StreamResponse]:
+        """The OSS operation and its answer; every failure becomes an OSS error document."""
+        operation = UNKNOWN_OPERATION
+        try:
+            target = parse_target(http.raw_path, http.host, self.options.base_domain)
+            handler = route(http.method, target, http.headers)
+            operation = operation_name(handler)
+            access_key_id = await authenticate(
+                RequestToVerify(http.method, target.bucket, target.key, target.query, http.headers),
+                self.secrets,
+                now=datetime.now(timezone.utc),
+                region=self.options.region,
+            )
+            return operation, await handler(OssRequest(http, target, self.storage, access_key_id, request_id))
+        except Exception as error:
+            return operation, self.error_response(http, error, request_id)
 
     def error_response(self, http: web.Request, error: Exception, request_id: str) -> web.Response:
         if not isinstance(error, (TesseraError, AuthError, OssError)):
@@ -108,15 +116,20 @@ class Gateway:
             return web.Response(status=oss_error.status, headers={"x-oss-err": error_header(body)})
         return web.Response(status=oss_error.status, body=body, content_type="application/xml")
 
-    async def internal(self, http: web.Request) -> web.StreamResponse:
+    async def internal(self, http: web.Request) -> tuple[str, web.StreamResponse]:
+        """Tessera's own endpoints, each with the ``operation`` its requests are counted under."""
         if http.path == "/-/health":
             async with self.storage.db.read() as conn:
                 await key_rows.has_root(conn)
             # Which worker answered: lets an operator (and the tests) see every worker serving.
-            return web.Response(text="ok\n", headers={"X-Tessera-Worker": str(os.getpid())})
+            return "Health", web.Response(text="ok\n", headers={"X-Tessera-Worker": str(os.getpid())})
+        if http.path == "/-/metrics":
+            scrape = await metrics.handle(http, self.storage, self.requests, token=self.options.metrics_token)
+            scrape.headers["X-Tessera-Worker"] = str(os.getpid())
+            return "Metrics", scrape
         if http.path.startswith("/-/admin/"):
-            return await admin.handle(http, self.storage, self.secrets, region=self.options.region)
-        return web.Response(status=404, text="Not found\n")
+            return "Admin", await admin.handle(http, self.storage, self.secrets, region=self.options.region)
+        return UNKNOWN_OPERATION, web.Response(status=404, text="Not found\n")
 
 
 def make_app(storage: Storage, options: ServerOptions) -> web.Application:

@@ -5,24 +5,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from aiohttp import web
 
-from tessera.api.server import ServerOptions, make_app
 from tessera.cli.runtime import describe_url, metadata_url, open_storage
 from tessera.core.access import ensure_root_key
 from tessera.core.collector import collect
 from tessera.core.lifecycle.runs import LifecycleBusy, run_logged
 from tessera.core.lifecycle.schedule import LifecycleSchedule
+from tessera.core.storage import Storage
 
 COLLECT_EVERY_SECONDS = 600
 WORKER_MIN_LIFE = 2.0  # a worker that dies sooner than this after starting died "at start"
@@ -30,6 +33,7 @@ MAX_QUICK_DEATHS = 5
 # Per-connection receive buffer: large enough that a streaming upload does not pause and resume
 # the socket every 128 KiB, small enough that a slow disk holds back at most 512 KiB a connection.
 READ_BUFFER = 256 * 1024
+AppFactory = Callable[[Storage], web.Application]
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -45,6 +49,9 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
                         help="run lifecycle rules once a day at this UTC time (default 00:00, as OSS)")
     parser.add_argument("--lifecycle-every", type=float, default=None, metavar="SECONDS",
                         help="run lifecycle rules at this interval instead of daily")
+    parser.add_argument("--metrics-token", default=os.environ.get("TESSERA_METRICS_TOKEN"), metavar="TOKEN",
+                        help="require 'Authorization: Bearer TOKEN' on GET /-/metrics (default: "
+                             "$TESSERA_METRICS_TOKEN; open when neither is set)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(run=run)
 
@@ -61,10 +68,32 @@ def run(args: argparse.Namespace) -> int:
     print(f"Tessera listening on http://{host}:{port} "
           f"(data: {os.path.abspath(args.data_dir)}, metadata: {describe_url(metadata_url(args))}, "
           f"workers: {args.workers})", flush=True)
-    if args.workers <= 1:
-        _serve_worker(args, sock, 0)
-        return 0
-    return _supervise(args, sock)
+    with _metrics_directory():
+        # Imported only now (see _metrics_directory), and here, so that forked workers inherit it.
+        from tessera.api.server import ServerOptions, make_app
+
+        options = ServerOptions(region=args.region, base_domain=args.domain, metrics_token=args.metrics_token or None)
+        app_for = functools.partial(make_app, options=options)
+        if args.workers <= 1:
+            _serve_worker(args, sock, 0, app_for)
+            return 0
+        return _supervise(args, sock, app_for)
+
+
+@contextlib.contextmanager
+def _metrics_directory() -> Iterator[None]:
+    """A fresh private PROMETHEUS_MULTIPROC_DIR for the request metrics of every worker, removed
+    when the server stops. prometheus_client decides when it is first imported whether its
+    values live in the process or in that directory's files, so nothing may import it before
+    this runs: the server module (which does) is imported inside it."""
+    if "prometheus_client" in sys.modules:
+        raise RuntimeError("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set")
+    directory = tempfile.mkdtemp(prefix="tessera-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def _prepare(args: argparse.Namespace) -> None:
@@ -85,15 +114,17 @@ async def _prepare(args: argparse.Namespace) -> None:
         print(f"Added access key {bootstrap.imported} from OSS_ACCESS_KEY_ID.", flush=True)
 
 
-def _supervise(args: argparse.Namespace, sock: socket.socket) -> int:
+def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactory) -> int:
     """Run ``args.workers`` processes on the socket and replace any that dies, until told to
     stop. A worker that keeps dying at start (a broken configuration) stops the server."""
+    from prometheus_client import multiprocess  # after _metrics_directory: see there
+
     log = logging.getLogger("tessera.supervisor")
     context = multiprocessing.get_context("fork")
     stopping = False
 
     def start(index: int) -> Any:
-        worker = context.Process(target=_serve_worker, args=(args, sock, index), daemon=False)
+        worker = context.Process(target=_serve_worker, args=(args, sock, index, app_for), daemon=False)
         worker.start()
         worker.started_at = time.monotonic()
         return worker
@@ -122,16 +153,18 @@ def _supervise(args: argparse.Namespace, sock: socket.socket) -> int:
                 stop(signal.SIGTERM, None)
                 break
             log.warning("worker %d (pid %s) exited with %s; starting a new one", index, worker.pid, worker.exitcode)
+            # Drops only per-process gauges; its counters stay in the directory and in the totals.
+            multiprocess.mark_process_dead(worker.pid)
             workers[index] = start(index)
     for worker in workers.values():
         worker.join()
     return 1 if quick_deaths > MAX_QUICK_DEATHS else 0
 
 
-def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int) -> None:
+def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int, app_for: AppFactory) -> None:
     async def build() -> web.Application:
         storage = await open_storage(args, region=args.region, migrate=False)
-        app = make_app(storage, ServerOptions(region=args.region, base_domain=args.domain))
+        app = app_for(storage)
 
         async def background(app: web.Application) -> Any:
             schedule = LifecycleSchedule(args.lifecycle_at, args.lifecycle_every)

@@ -1,4 +1,8 @@
-"""Which handler serves a request — decided from method, bucket/key and sub-resources only."""
+"""Which handler serves a request — decided from method, bucket/key and sub-resources only.
+
+Routing touches no storage and never fails: a request no operation serves gets a handler that
+refuses it, so the refusal, like every answer, comes after authentication.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +23,54 @@ _UNSUPPORTED = ("cors", "website", "logging", "referer", "versioning", "policy",
                 "encryption", "append", "symlink", "restore", "worm", "replication", "qos",
                 "inventory", "versions")
 
+# The OSS operation each handler serves: the ``operation`` label of the request metrics, so
+# spelled as OSS spells it and kept stable when handlers are renamed.
+OPERATIONS: dict[Handler, str] = {
+    buckets.list_buckets: "ListBuckets",
+    buckets.put_bucket: "PutBucket",
+    buckets.delete_bucket: "DeleteBucket",
+    buckets.head_bucket: "HeadBucket",
+    buckets.get_bucket_info: "GetBucketInfo",
+    buckets.get_bucket_location: "GetBucketLocation",
+    buckets.get_bucket_acl: "GetBucketAcl",
+    buckets.put_bucket_acl: "PutBucketAcl",
+    buckets.get_bucket_stat: "GetBucketStat",
+    lifecycle.get_lifecycle: "GetBucketLifecycle",
+    lifecycle.put_lifecycle: "PutBucketLifecycle",
+    lifecycle.delete_lifecycle: "DeleteBucketLifecycle",
+    listing.list_objects: "ListObjects",
+    listing.list_objects_v2: "ListObjectsV2",
+    objects.put_object: "PutObject",
+    objects.copy_object: "CopyObject",
+    objects.get_object: "GetObject",
+    objects.head_object: "HeadObject",
+    objects.get_object_meta: "GetObjectMeta",
+    objects.delete_object: "DeleteObject",
+    objects.delete_multiple_objects: "DeleteMultipleObjects",
+    tagging.get_object_tagging: "GetObjectTagging",
+    tagging.put_object_tagging: "PutObjectTagging",
+    tagging.delete_object_tagging: "DeleteObjectTagging",
+    multipart.initiate: "InitiateMultipartUpload",
+    multipart.upload_part: "UploadPart",
+    multipart.upload_part_copy: "UploadPartCopy",
+    multipart.complete: "CompleteMultipartUpload",
+    multipart.abort: "AbortMultipartUpload",
+    multipart.list_uploads: "ListMultipartUploads",
+    multipart.list_parts: "ListParts",
+}
+UNKNOWN_OPERATION = "Unknown"
+
+
+def operation_name(handler: Handler) -> str:
+    """The OSS operation a handler serves; "Unknown" for refusals and unsupported ones."""
+    return OPERATIONS.get(handler, UNKNOWN_OPERATION)
+
 
 def route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
     if not target.bucket:
         if method == "GET":
             return buckets.list_buckets
-        raise _not_allowed(method)
+        return _not_allowed(method)
     for name in _UNSUPPORTED:
         if target.has(name):
             return _unsupported(name)
@@ -39,7 +85,7 @@ def _bucket_route(method: str, target: Target) -> Handler:
     if target.has("lifecycle"):
         routes = {"GET": lifecycle.get_lifecycle, "PUT": lifecycle.put_lifecycle, "DELETE": lifecycle.delete_lifecycle}
         if method not in routes:
-            raise _not_allowed(method)
+            return _not_allowed(method)
         return routes[method]
     if method == "GET":
         if target.has("acl"):
@@ -63,7 +109,7 @@ def _bucket_route(method: str, target: Target) -> Handler:
         return buckets.head_bucket
     if method == "POST" and target.has("delete"):
         return objects.delete_multiple_objects
-    raise _not_allowed(method)
+    return _not_allowed(method)
 
 
 def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
@@ -71,7 +117,7 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
         routes = {"GET": tagging.get_object_tagging, "PUT": tagging.put_object_tagging,
                   "DELETE": tagging.delete_object_tagging}
         if method not in routes:
-            raise _not_allowed(method)
+            return _not_allowed(method)
         return routes[method]
     has_upload = target.has("uploadId")
     if method == "PUT":
@@ -89,7 +135,7 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
             return multipart.complete
     if method == "DELETE":
         return multipart.abort if has_upload else objects.delete_object
-    raise _not_allowed(method)
+    return _not_allowed(method)
 
 
 def _unsupported(name: str) -> Handler:
@@ -100,5 +146,9 @@ def _unsupported(name: str) -> Handler:
     return answer
 
 
-def _not_allowed(method: str) -> OssError:
-    return OssError(405, "MethodNotAllowed", f"The specified method ({method}) is not allowed against this resource.")
+def _not_allowed(method: str) -> Handler:
+    async def refuse(req: OssRequest) -> web.StreamResponse:
+        raise OssError(405, "MethodNotAllowed",
+                       f"The specified method ({method}) is not allowed against this resource.")
+
+    return refuse

@@ -1,0 +1,58 @@
+"""Which OSS operation each request shape is routed to: the names the request metrics use."""
+
+from __future__ import annotations
+
+import pytest
+
+from tessera.api.oss.router import OPERATIONS, UNKNOWN_OPERATION, operation_name, route
+from tessera.api.oss.target import parse_target
+
+COPY = {"x-oss-copy-source": "/b/source"}
+ROUTES = [
+    ("GET", "/", {}, "ListBuckets"),
+    ("PUT", "/b", {}, "PutBucket"),
+    ("DELETE", "/b", {}, "DeleteBucket"),
+    ("HEAD", "/b", {}, "HeadBucket"),
+    ("GET", "/b?bucketInfo", {}, "GetBucketInfo"),
+    ("GET", "/b?location", {}, "GetBucketLocation"),
+    ("GET", "/b?acl", {}, "GetBucketAcl"),
+    ("PUT", "/b?acl", {}, "PutBucketAcl"),
+    ("GET", "/b?stat", {}, "GetBucketStat"),
+    ("GET", "/b?lifecycle", {}, "GetBucketLifecycle"),
+    ("PUT", "/b?lifecycle", {}, "PutBucketLifecycle"),
+    ("DELETE", "/b?lifecycle", {}, "DeleteBucketLifecycle"),
+    ("GET", "/b", {}, "ListObjects"),
+    ("GET", "/b?list-type=2", {}, "ListObjectsV2"),
+    ("POST", "/b?delete", {}, "DeleteMultipleObjects"),
+    ("GET", "/b?uploads", {}, "ListMultipartUploads"),
+    ("PUT", "/b/k", {}, "PutObject"),
+    ("PUT", "/b/k", COPY, "CopyObject"),
+    ("GET", "/b/k", {}, "GetObject"),
+    ("HEAD", "/b/k", {}, "HeadObject"),
+    ("HEAD", "/b/k?objectMeta", {}, "GetObjectMeta"),
+    ("DELETE", "/b/k", {}, "DeleteObject"),
+    ("GET", "/b/k?tagging", {}, "GetObjectTagging"),
+    ("PUT", "/b/k?tagging", {}, "PutObjectTagging"),
+    ("DELETE", "/b/k?tagging", {}, "DeleteObjectTagging"),
+    ("POST", "/b/k?uploads", {}, "InitiateMultipartUpload"),
+    ("PUT", "/b/k?partNumber=1&uploadId=U", {}, "UploadPart"),
+    ("PUT", "/b/k?partNumber=1&uploadId=U", COPY, "UploadPartCopy"),
+    ("POST", "/b/k?uploadId=U", {}, "CompleteMultipartUpload"),
+    ("DELETE", "/b/k?uploadId=U", {}, "AbortMultipartUpload"),
+    ("GET", "/b/k?uploadId=U", {}, "ListParts"),
+    # Refusals and sub-resources Tessera does not serve.
+    ("POST", "/", {}, UNKNOWN_OPERATION),
+    ("PATCH", "/b/k", {}, UNKNOWN_OPERATION),
+    ("GET", "/b?cors", {}, UNKNOWN_OPERATION),
+    ("POST", "/b/k?lifecycle", {}, UNKNOWN_OPERATION),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "operation"), ROUTES)
+def test_each_request_shape_names_its_operation(method: str, path: str, headers: dict[str, str],
+                                                operation: str) -> None:
+    assert operation_name(route(method, parse_target(path, "h", None), headers)) == operation
+
+
+def test_every_named_operation_is_routed() -> None:
+    assert sorted(OPERATIONS.values()) == sorted(name for *_, name in ROUTES if name != UNKNOWN_OPERATION)
