@@ -1,6 +1,7 @@
 """The ``tessera`` command.
 
-Server side (act on the server's own storage): ``serve``, ``keys …``, ``admin …``.
+Client commands (ossutil-style, over HTTP to any OSS endpoint): ``ls``, ``cp``, ``rm``, …
+Server commands (act on the server's own storage): ``serve``, ``keys …``, ``admin …``.
 """
 
 from __future__ import annotations
@@ -8,9 +9,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from tessera.cli import admin, keys, serve
+from tessera.cli.client import buckets as bucket_commands
+from tessera.cli.client import configure, lifecycle, sign
 from tessera.core.prices import PricesError
+
+# Each module's add_parsers(commands) registers its client commands.
+CLIENT_MODULES = [configure, bucket_commands, lifecycle, sign]
 
 
 def storage_options(parser: argparse.ArgumentParser) -> None:
@@ -25,18 +32,40 @@ def storage_options(parser: argparse.ArgumentParser) -> None:
                              "directory if present, else OSS list prices in CNY)")
 
 
+class CommandGroup:
+    """Registers subcommands and remembers them under a heading, for the grouped help."""
+
+    def __init__(self, commands: Any, heading: str) -> None:
+        self.commands = commands
+        self.heading = heading
+        self.entries: list[tuple[str, str]] = []
+
+    def add_parser(self, name: str, *, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+        self.entries.append((name, help))
+        kwargs.setdefault("description", help)
+        return self.commands.add_parser(name, **kwargs)
+
+    def describe(self) -> str:
+        width = max(len(name) for name, _ in self.entries) + 2
+        return "\n".join([f"{self.heading}:", *(f"  {name:<{width}}{text}" for name, text in self.entries)])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tessera",
-        description="Tessera: an object store that speaks the Alibaba Cloud OSS API.",
+        description="Tessera: an object store that speaks the Alibaba Cloud OSS API, and a client for it.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="server commands act on the server's own storage (--data-dir / --metadata-url).",
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
-                                     title="server commands")
-    serve.add_parser(commands, storage_options)
-    keys.add_parser(commands, storage_options)
-    admin.add_parser(commands, storage_options)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    client = CommandGroup(commands, "client commands (talk to an OSS endpoint over HTTP; "
+                                    "--endpoint, credentials from OSS_ACCESS_KEY_ID/OSS_ACCESS_KEY_SECRET)")
+    for module in CLIENT_MODULES:
+        module.add_parsers(client)
+    server = CommandGroup(commands, "server commands (act on the server's own storage: --data-dir / --metadata-url)")
+    serve.add_parser(server, storage_options)
+    keys.add_parser(server, storage_options)
+    admin.add_parser(server, storage_options)
+    parser.epilog = f"{client.describe()}\n\n{server.describe()}\n\n'tessera COMMAND --help' tells more."
     return parser
 
 
@@ -47,4 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     except PricesError as error:
         print(f"tessera: {error}", file=sys.stderr)
         status = 2
+    except BrokenPipeError:  # the reader went away (``tessera ls | head``): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = 0
     sys.exit(status or 0)

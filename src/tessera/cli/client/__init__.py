@@ -1,0 +1,1 @@
+"""The client commands of ``tessera``: ossutil-style, talking to an endpoint over HTTP."""
