@@ -8,6 +8,7 @@ updates nor deadlock. Nothing is ever recounted by scanning.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from typing import Any
 
@@ -46,27 +47,36 @@ def discard(conn: AsyncConnection) -> None:
     conn.info.pop(_DEPARTED, None)
 
 
+_LEDGER_INSERT = sa.insert(usage_ledger)
+
+
+@functools.cache
+def _counter_upsert(dialect: str) -> Any:
+    """Add to a counter, creating it at zero if needed (built once: it is on every write's path)."""
+    statement = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(usage)
+    return statement.on_conflict_do_update(
+        index_elements=[usage.c.bucket_id, usage.c.storage_class, usage.c.kind],
+        set_={"count": usage.c.count + statement.excluded.count,
+              "bytes": usage.c.bytes + statement.excluded.bytes,
+              "billed_bytes": usage.c.billed_bytes + statement.excluded.billed_bytes},
+    )
+
+
 async def flush(conn: AsyncConnection, now_ms: int) -> None:
     """Apply the recorded changes to the counters and append them to the ledger at ``now_ms``;
     record the early-deletion charges of objects that left their class."""
     pending: dict[Counter, list[int]] = conn.info.pop(_PENDING, {})
-    upsert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-    entries = []
-    for (bucket_id, storage_class, kind), (count, size, billed) in sorted(pending.items()):
-        if count == size == billed == 0:
-            continue
-        entries.append({"bucket_id": bucket_id, "storage_class": storage_class, "kind": kind, "at_ms": now_ms,
-                        "count_delta": count, "bytes_delta": size, "billed_delta": billed})
-        statement = upsert(usage).values(bucket_id=bucket_id, storage_class=storage_class, kind=kind,
-                                         count=count, bytes=size, billed_bytes=billed)
-        await conn.execute(statement.on_conflict_do_update(
-            index_elements=[usage.c.bucket_id, usage.c.storage_class, usage.c.kind],
-            set_={"count": usage.c.count + statement.excluded.count,
-                  "bytes": usage.c.bytes + statement.excluded.bytes,
-                  "billed_bytes": usage.c.billed_bytes + statement.excluded.billed_bytes},
-        ))
+    entries = [{"bucket_id": bucket_id, "storage_class": storage_class, "kind": kind, "at_ms": now_ms,
+                "count_delta": count, "bytes_delta": size, "billed_delta": billed}
+               for (bucket_id, storage_class, kind), (count, size, billed) in sorted(pending.items())
+               if count or size or billed]
     if entries:
-        await conn.execute(sa.insert(usage_ledger), entries)
+        # In a fixed order: concurrent writers lock the counter rows in the same order.
+        counters = [{"bucket_id": e["bucket_id"], "storage_class": e["storage_class"], "kind": e["kind"],
+                     "count": e["count_delta"], "bytes": e["bytes_delta"], "billed_bytes": e["billed_delta"]}
+                    for e in entries]
+        await conn.execute(_counter_upsert(conn.dialect.name), counters)
+        await conn.execute(_LEDGER_INSERT, entries)
     charges = []
     for bucket_id, key, storage_class, size, counted_from_ms in conn.info.pop(_DEPARTED, []):
         charged_ms = early_charge_ms(storage_class, counted_from_ms, now_ms)
