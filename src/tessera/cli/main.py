@@ -13,13 +13,14 @@ from typing import Any
 
 from tessera.cli import admin, keys, serve
 from tessera.cli.client import buckets as bucket_commands
+from tessera.cli.client import copy as copy_commands
 from tessera.cli.client import configure, lifecycle, sign
 from tessera.cli.client import listing as listing_commands
 from tessera.cli.client import remove as remove_commands
 from tessera.core.prices import PricesError
 
 # Each module's add_parsers(commands) registers its client commands.
-CLIENT_MODULES = [configure, bucket_commands, lifecycle, sign, listing_commands, remove_commands]
+CLIENT_MODULES = [configure, bucket_commands, lifecycle, sign, listing_commands, remove_commands, copy_commands]
 
 
 def storage_options(parser: argparse.ArgumentParser) -> None:
