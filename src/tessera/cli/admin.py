@@ -1,4 +1,8 @@
-"""``tessera admin …``: maintenance of the server's storage."""
+"""``tessera admin …``: maintenance of the server's storage.
+
+The storage engine is imported by each action when it runs, not with this module: building the
+``tessera`` parser (which every client command does) must not load it.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +14,9 @@ import json
 import sys
 from typing import Any, Callable
 
-from tessera.cli.runtime import open_storage
 from tessera.core.clock import format_instant, parse_instant
-from tessera.core.collector import DEFAULT_GRACE_MS, collect
-from tessera.core.fsck import fsck
-from tessera.core.reports import uploads_report, usage_report
-from tessera.core.lifecycle import runs as lifecycle_runs
-from tessera.core.lifecycle.engine import DEFAULT_BATCH
+from tessera.core.tuning import GC_GRACE_MS as DEFAULT_GRACE_MS
+from tessera.core.tuning import LIFECYCLE_BATCH as DEFAULT_BATCH
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -80,6 +80,9 @@ def _instant(text: str) -> int:
 
 
 async def _lifecycle_run(args: argparse.Namespace) -> int:
+    from tessera.cli.runtime import open_storage
+    from tessera.core.lifecycle import runs as lifecycle_runs
+
     storage = await open_storage(args)
     try:
         now_ms = args.now if args.now is not None else storage.clock()
@@ -114,6 +117,9 @@ def _print_outcomes(outcomes: list[dict]) -> None:
 
 
 async def _lifecycle_log(args: argparse.Namespace) -> int:
+    from tessera.cli.runtime import open_storage
+    from tessera.core.lifecycle import runs as lifecycle_runs
+
     storage = await open_storage(args)
     try:
         runs = await lifecycle_runs.recent_runs(storage, args.limit)
@@ -134,6 +140,9 @@ async def _lifecycle_log(args: argparse.Namespace) -> int:
 
 
 async def _usage_report(args: argparse.Namespace) -> int:
+    from tessera.cli.runtime import open_storage
+    from tessera.core.reports import usage_report
+
     if args.end <= args.start:
         print("tessera: --to must be later than --from", file=sys.stderr)
         return 2
@@ -184,6 +193,9 @@ USAGE_FIELDS = ["bucket", "kind", "storage_class", "billed_gb_hours", "real_gb_h
 
 
 async def _usage_uploads(args: argparse.Namespace) -> int:
+    from tessera.cli.runtime import open_storage
+    from tessera.core.reports import uploads_report
+
     storage = await open_storage(args)
     try:
         report = await uploads_report(storage, bucket_name=args.bucket, limit=args.limit)
@@ -211,6 +223,9 @@ async def _usage_uploads(args: argparse.Namespace) -> int:
 
 
 async def _gc(args: argparse.Namespace) -> int:
+    from tessera.cli.runtime import open_storage
+    from tessera.core.collector import collect
+
     storage = await open_storage(args)
     try:
         report = await collect(storage, grace_ms=int(args.grace_seconds * 1000))
@@ -224,6 +239,9 @@ async def _gc(args: argparse.Namespace) -> int:
 
 
 async def _fsck(args: argparse.Namespace) -> int:
+    from tessera.cli.runtime import open_storage
+    from tessera.core.fsck import fsck
+
     storage = await open_storage(args)
     try:
         report = await fsck(storage)

@@ -6,9 +6,6 @@ import argparse
 import asyncio
 from typing import Any, Callable
 
-from tessera.cli.runtime import open_storage
-from tessera.core import access
-
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
     parser = commands.add_parser("keys", help="manage access keys (server side)")
@@ -23,6 +20,9 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
 
 
 async def _run(args: argparse.Namespace) -> int:
+    from tessera.cli.runtime import open_storage  # the storage engine loads only when a command runs
+    from tessera.core import access
+
     storage = await open_storage(args)
     try:
         if args.action == "create":

@@ -1,39 +1,11 @@
-"""``tessera serve``: run the server, in one process or in several over one socket."""
+"""``tessera serve``: its options. The server itself (``tessera.cli.serving``) loads only when it
+runs, so describing the options — which every ``tessera`` command does — stays light."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import functools
-import logging
-import multiprocessing
-import multiprocessing.connection
 import os
-import shutil
-import signal
-import socket
-import sys
-import tempfile
-import time
-from typing import Any, Callable, Iterator
-
-from aiohttp import web
-
-from tessera.cli.runtime import describe_url, metadata_url, open_storage
-from tessera.core.access import ensure_root_key
-from tessera.core.collector import collect
-from tessera.core.lifecycle.runs import LifecycleBusy, run_logged
-from tessera.core.lifecycle.schedule import LifecycleSchedule
-from tessera.core.storage import Storage
-
-COLLECT_EVERY_SECONDS = 600
-WORKER_MIN_LIFE = 2.0  # a worker that dies sooner than this after starting died "at start"
-MAX_QUICK_DEATHS = 5
-# Per-connection receive buffer: large enough that a streaming upload does not pause and resume
-# the socket every 128 KiB, small enough that a slow disk holds back at most 512 KiB a connection.
-READ_BUFFER = 256 * 1024
-AppFactory = Callable[[Storage], web.Application]
+from typing import Any, Callable
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -53,136 +25,13 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
                         help="require 'Authorization: Bearer TOKEN' on GET /-/metrics (default: "
                              "$TESSERA_METRICS_TOKEN; open when neither is set)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=_run)
 
 
-def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(_prepare(args))
-    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
-    host, port = sock.getsockname()[:2]
-    print(f"Tessera listening on http://{host}:{port} "
-          f"(data: {os.path.abspath(args.data_dir)}, metadata: {describe_url(metadata_url(args))}, "
-          f"workers: {args.workers})", flush=True)
-    with _metrics_directory():
-        # Imported only now (see _metrics_directory), and here, so that forked workers inherit it.
-        from tessera.api.server import ServerOptions, make_app
+def _run(args: argparse.Namespace) -> int:
+    from tessera.cli.serving import run
 
-        options = ServerOptions(region=args.region, base_domain=args.domain, metrics_token=args.metrics_token or None)
-        app_for = functools.partial(make_app, options=options)
-        if args.workers <= 1:
-            _serve_worker(args, sock, 0, app_for)
-            return 0
-        return _supervise(args, sock, app_for)
-
-
-@contextlib.contextmanager
-def _metrics_directory() -> Iterator[None]:
-    """A fresh private PROMETHEUS_MULTIPROC_DIR for the request metrics of every worker, removed
-    when the server stops. prometheus_client decides when it is first imported whether its
-    values live in the process or in that directory's files, so nothing may import it before
-    this runs: the server module (which does) is imported inside it."""
-    if "prometheus_client" in sys.modules:
-        raise RuntimeError("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set")
-    directory = tempfile.mkdtemp(prefix="tessera-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-    try:
-        yield
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-async def _prepare(args: argparse.Namespace) -> None:
-    """Migrate the metadata and make sure a key exists — once, before any worker starts."""
-    storage = await open_storage(args, region=args.region)
-    try:
-        bootstrap = await ensure_root_key(
-            storage, os.environ.get("OSS_ACCESS_KEY_ID"), os.environ.get("OSS_ACCESS_KEY_SECRET")
-        )
-    finally:
-        await storage.db.close()
-    if bootstrap.generated:
-        key = bootstrap.generated
-        print("Generated the root access key (shown only this once):", flush=True)
-        print(f"  OSS_ACCESS_KEY_ID={key.access_key_id}", flush=True)
-        print(f"  OSS_ACCESS_KEY_SECRET={key.secret}", flush=True)
-    elif bootstrap.imported:
-        print(f"Added access key {bootstrap.imported} from OSS_ACCESS_KEY_ID.", flush=True)
-
-
-def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactory) -> int:
-    """Run ``args.workers`` processes on the socket and replace any that dies, until told to
-    stop. A worker that keeps dying at start (a broken configuration) stops the server."""
-    from prometheus_client import multiprocess  # after _metrics_directory: see there
-
-    log = logging.getLogger("tessera.supervisor")
-    context = multiprocessing.get_context("fork")
-    stopping = False
-
-    def start(index: int) -> Any:
-        worker = context.Process(target=_serve_worker, args=(args, sock, index, app_for), daemon=False)
-        worker.start()
-        worker.started_at = time.monotonic()
-        return worker
-
-    workers = {index: start(index) for index in range(args.workers)}
-    quick_deaths = 0
-
-    def stop(signum: int, _frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
-        for worker in workers.values():
-            if worker.is_alive() and worker.pid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    while not stopping:
-        multiprocessing.connection.wait([w.sentinel for w in workers.values()], timeout=1.0)
-        for index, worker in list(workers.items()):
-            if worker.is_alive() or stopping:
-                continue
-            quick_deaths = quick_deaths + 1 if time.monotonic() - worker.started_at < WORKER_MIN_LIFE else 0
-            if quick_deaths > MAX_QUICK_DEATHS:
-                log.error("workers keep dying at start; stopping")
-                stop(signal.SIGTERM, None)
-                break
-            log.warning("worker %d (pid %s) exited with %s; starting a new one", index, worker.pid, worker.exitcode)
-            # Drops only per-process gauges; its counters stay in the directory and in the totals.
-            multiprocess.mark_process_dead(worker.pid)
-            workers[index] = start(index)
-    for worker in workers.values():
-        worker.join()
-    return 1 if quick_deaths > MAX_QUICK_DEATHS else 0
-
-
-def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int, app_for: AppFactory) -> None:
-    async def build() -> web.Application:
-        storage = await open_storage(args, region=args.region, migrate=False)
-        app = app_for(storage)
-
-        async def background(app: web.Application) -> Any:
-            schedule = LifecycleSchedule(args.lifecycle_at, args.lifecycle_every)
-            tasks = [asyncio.create_task(_collect_forever(storage)),
-                     asyncio.create_task(_lifecycle_forever(storage, schedule))] if index == 0 else []
-            yield
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await storage.drain()
-            await storage.db.close()
-
-        app.cleanup_ctx.append(background)
-        return app
-
-    web.run_app(build(), sock=sock, print=None, access_log=None, handle_signals=True, read_bufsize=READ_BUFFER)
-    sys.stdout.flush()
+    return run(args)
 
 
 def _time_of_day(text: str) -> tuple[int, int]:
@@ -193,29 +42,3 @@ def _time_of_day(text: str) -> tuple[int, int]:
     if not (0 <= hours < 24 and 0 <= minutes < 60):
         raise argparse.ArgumentTypeError(f"expected HH:MM, not {text!r}")
     return hours, minutes
-
-
-async def _lifecycle_forever(storage: Any, schedule: LifecycleSchedule) -> None:
-    """Run the lifecycle rules on the schedule. Every gateway does this; the lease in the
-    metadata store lets one act at a time, and a run after another finds nothing left to do."""
-    log = logging.getLogger("tessera.lifecycle")
-    while True:
-        await asyncio.sleep(schedule.seconds_until_next(time.time()))
-        try:
-            run_id, report = await run_logged(storage, now_ms=storage.clock(), trigger="schedule")
-            log.info("lifecycle run %d: %d action(s), %d error(s)", run_id,
-                     sum(o.matched for o in report.outcomes), len(report.errors))
-        except LifecycleBusy as busy:
-            log.info("lifecycle run skipped: %s", busy.message)
-        except Exception:
-            log.exception("lifecycle run failed; it will run again at the next scheduled time")
-
-
-async def _collect_forever(storage: Any) -> None:
-    log = logging.getLogger("tessera.collector")
-    while True:
-        try:
-            await collect(storage)
-        except Exception:
-            log.exception("collector run failed; retrying later")
-        await asyncio.sleep(COLLECT_EVERY_SECONDS)

@@ -15,11 +15,12 @@ import logging
 from dataclasses import dataclass
 
 from tessera.core.storage import Storage
+from tessera.core.tuning import GC_GRACE_MS
 from tessera.meta import blobs as blob_rows
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRACE_MS = 60 * 60 * 1000
+DEFAULT_GRACE_MS = GC_GRACE_MS
 BATCH = 1000
 
 

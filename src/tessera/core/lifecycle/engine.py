@@ -25,11 +25,12 @@ from tessera.core.lifecycle.rules import DAY_MS, TRANSITION_CLASSES, Configurati
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import lifecycle as lifecycle_rows
+from tessera.core.tuning import LIFECYCLE_BATCH
 from tessera.meta.lifecycle import ObjectCandidate, UploadCandidate
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH = 500  # candidates per query and per transaction
+DEFAULT_BATCH = LIFECYCLE_BATCH
 NEVER = -1  # a cutoff no timestamp is at or before
 EXAMPLES = 5
 
