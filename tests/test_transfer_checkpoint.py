@@ -81,3 +81,18 @@ def test_the_first_failure_cancels_the_rest_and_is_raised() -> None:
 
 def test_results_come_as_they_finish() -> None:
     assert sorted(run_in_parallel(lambda item, cancelled: item * 2, range(20), workers=4)) == [i * 2 for i in range(20)]
+
+
+def test_a_killed_writers_temporary_file_does_not_keep_the_directory(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tessera.client.transfer.checkpoint import TEMPORARY_PREFIX, CheckpointStore
+
+    store = CheckpointStore(tmp_path / "ck")
+    (tmp_path / "ck").mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    (tmp_path / "ck" / f"{TEMPORARY_PREFIX}{dead}.abc123").write_text("{half")  # killed mid-save
+    store.remove(tmp_path / "ck" / "done.upload.json")
+    assert not (tmp_path / "ck").exists()

@@ -34,6 +34,8 @@ from tests.support.server import TesseraServer
 MiB = 1024 * 1024
 BIG = 64 * MiB
 PARTS = ["--bigfile-threshold", "1MiB", "--part-size", "1MiB", "--parallel", "4"]
+# Copies to be interrupted go no faster than this, so the interruption lands mid-way on any machine.
+SLOW = ["--max-speed", "16MiB"]
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +210,8 @@ def test_directory_tree_with_unicode_names_round_trips(server: TesseraServer, cl
 def test_upload_killed_mid_way_sends_only_the_missing_parts(own_server: TesseraServer, big_file: Path,
                                                             tmp_path: Path) -> None:
     v2 = new_bucket(own_server, "killed-upload")
-    command = ("cp", str(big_file), "oss://killed-upload/big.bin", *PARTS, "--checkpoint-dir", "ck", "--json")
+    command = ("cp", str(big_file), "oss://killed-upload/big.bin", *PARTS, *SLOW,
+               "--checkpoint-dir", "ck", "--json")
     copying = start_cli(own_server, *command, cwd=tmp_path)
     upload_id = wait_for(lambda: (checkpoint_of(tmp_path / "ck", "upload") or {}).get("upload_id"), copying,
                          "the upload was recorded")
@@ -239,7 +242,8 @@ def test_download_killed_mid_way_fetches_only_the_missing_ranges(own_server: Tes
     v2 = new_bucket(own_server, "killed-download")
     v2.put_object(oss.PutObjectRequest(bucket="killed-download", key="big.bin", body=big_file.read_bytes()))
     target = tmp_path / "copy.bin"
-    command = ("cp", "oss://killed-download/big.bin", str(target), *PARTS, "--checkpoint-dir", "ck", "--json")
+    command = ("cp", "oss://killed-download/big.bin", str(target), *PARTS, *SLOW,
+               "--checkpoint-dir", "ck", "--json")
     copying = start_cli(own_server, *command, cwd=tmp_path)
     wait_for(lambda: len((checkpoint_of(tmp_path / "ck", "download") or {}).get("done", [])) >= 8, copying,
              "8 ranges")
@@ -263,7 +267,8 @@ def test_download_killed_mid_way_fetches_only_the_missing_ranges(own_server: Tes
 def test_server_crash_mid_upload_then_the_same_command_finishes(own_server: TesseraServer, big_file: Path,
                                                                 tmp_path: Path) -> None:
     v2 = new_bucket(own_server, "crashed-server")
-    command = ("cp", str(big_file), "oss://crashed-server/big.bin", *PARTS, "--checkpoint-dir", "ck", "--json")
+    command = ("cp", str(big_file), "oss://crashed-server/big.bin", *PARTS, *SLOW,
+               "--checkpoint-dir", "ck", "--json")
     copying = start_cli(own_server, *command, cwd=tmp_path)
     upload_id = wait_for(lambda: (checkpoint_of(tmp_path / "ck", "upload") or {}).get("upload_id"), copying,
                          "the upload was recorded")
@@ -458,3 +463,14 @@ def test_server_errors_are_one_line_with_code_and_request_id(server: TesseraServ
     assert no_key.returncode == 1
     assert "NoSuchKey" in one_line(no_key.stderr) and "request ID" in no_key.stderr
     assert not (tmp_path / "m").exists()
+
+
+def test_max_speed_holds_a_copy_back(server: TesseraServer, bucket_name: str, tmp_path: Path) -> None:
+    source = tmp_path / "four.bin"
+    source.write_bytes(os.urandom(4 * MiB))
+    started = time.monotonic()
+    done = run_cli(server, "cp", str(source), f"oss://{bucket_name}/four.bin", *PARTS, "--max-speed", "2MiB")
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started >= 1.5  # 4 MiB at 2 MiB/s: about 2 s, whatever the machine
+    refused = run_cli(server, "cp", str(source), f"oss://{bucket_name}/x", "--max-speed", "0")
+    assert refused.returncode == 2

@@ -53,6 +53,8 @@ def add_parsers(commands: Any) -> None:
     parser.add_argument("--checkpoint-dir", default=DEFAULT_DIRECTORY, metavar="DIR",
                         help=f"where interrupted copies are recorded (default ./{DEFAULT_DIRECTORY}; removed when "
                              f"empty)")
+    parser.add_argument("--max-speed", type=_speed, metavar="SIZE",
+                        help="at most this many bytes a second over the whole copy, e.g. 10MiB (default: no limit)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and nothing on stdout")
     parser.add_argument("-j", "--json", action="store_true", help="print the summary as JSON")
     add_connection_options(parser)
@@ -64,6 +66,13 @@ def _size(text: str) -> int:
         return parse_size(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _speed(text: str) -> int:
+    speed = _size(text)
+    if speed < 1:
+        raise argparse.ArgumentTypeError("--max-speed must be at least 1 byte a second")
+    return speed
 
 
 def _part_size(text: str) -> int:
@@ -93,7 +102,8 @@ def _copy(args: argparse.Namespace, client: oss.Client) -> int:
     for directory in directories:  # from directory markers: they hold no bytes, but the tree has them
         directory.mkdir(parents=True, exist_ok=True)
     show_bar = not args.quiet and sys.stderr.isatty()
-    progress = Progress(sum(item.size for item in chosen), len(chosen), bar_to=sys.stderr if show_bar else None)
+    progress = Progress(sum(item.size for item in chosen), len(chosen), bar_to=sys.stderr if show_bar else None,
+                        max_rate=args.max_speed)
 
     def copy_one(item: UploadItem | DownloadItem, cancelled: threading.Event | None) -> TransferResult:
         if isinstance(item, UploadItem):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 DEFAULT_DIRECTORY = ".tessera-checkpoints"
+TEMPORARY_PREFIX = ".checkpoint."  # then the writer's process ID
 VERSION = 1
 
 
@@ -93,7 +94,7 @@ class CheckpointStore:
         document = json.dumps({"version": VERSION, "kind": type(checkpoint).__name__, **data},
                               ensure_ascii=False, indent=1).encode("utf-8", "surrogateescape")
         self.directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".checkpoint.")
+        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f"{TEMPORARY_PREFIX}{os.getpid()}.")
         try:
             with os.fdopen(handle, "wb") as out:
                 out.write(document)
@@ -108,12 +109,26 @@ class CheckpointStore:
             _fsync_directory(self.directory)
 
     def remove(self, path: Path) -> None:
-        """Forget a finished transfer; the directory goes too once nothing else is in it."""
+        """Forget a finished transfer; the directory goes too once nothing else is in it (a
+        temporary file a killed process left half-written does not count)."""
         path.unlink(missing_ok=True)
+        for leftover in self.directory.glob(f"{TEMPORARY_PREFIX}*"):
+            if not _alive(int(leftover.name.split(".")[2])):
+                leftover.unlink(missing_ok=True)
         try:
             self.directory.rmdir()
         except OSError:
             pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:

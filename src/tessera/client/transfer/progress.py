@@ -1,9 +1,11 @@
 """Progress of a copy: bytes, rate and ETA in a bar on stderr when it is a terminal — and nothing
-at all otherwise, so logs get no carriage returns."""
+at all otherwise, so logs get no carriage returns. It also holds a copy to ``--max-speed``: the
+workers that report bytes wait until the average rate is back under it."""
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import TextIO
 
 from tqdm import tqdm
@@ -12,8 +14,11 @@ from tqdm import tqdm
 class Progress:
     """Counts bytes across every file of a copy; workers call ``advance`` from their threads."""
 
-    def __init__(self, total_bytes: int, total_files: int, *, bar_to: TextIO | None) -> None:
+    def __init__(self, total_bytes: int, total_files: int, *, bar_to: TextIO | None,
+                 max_rate: int | None = None) -> None:
         self.total_files = total_files
+        self.max_rate = max_rate  # bytes per second, over the whole copy
+        self._started = time.monotonic()
         self.files_done = 0
         self.transferred = 0
         self._lock = threading.Lock()
@@ -33,6 +38,10 @@ class Progress:
                 self.transferred += size
             if self._bar is not None:
                 self._bar.update(size)
+            due = self._started + self.transferred / self.max_rate if self.max_rate and transferred else 0.0
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
 
     def file_done(self) -> None:
         with self._lock:
