@@ -237,6 +237,30 @@ def test_upload_killed_mid_way_sends_only_the_missing_parts(own_server: TesseraS
     assert not (tmp_path / "ck").exists()
 
 
+def test_ctrl_c_keeps_the_parts_and_the_checkpoint_for_the_next_run(own_server: TesseraServer, big_file: Path,
+                                                                   tmp_path: Path) -> None:
+    v2 = new_bucket(own_server, "interrupted-upload")
+    command = ("cp", str(big_file), "oss://interrupted-upload/big.bin", *PARTS, *SLOW,
+               "--checkpoint-dir", "ck", "--json")
+    copying = start_cli(own_server, *command, cwd=tmp_path)
+    upload_id = wait_for(lambda: (checkpoint_of(tmp_path / "ck", "upload") or {}).get("upload_id"), copying,
+                         "the upload was recorded")
+    wait_for(lambda: len(listed_parts(v2, "interrupted-upload", "big.bin", upload_id)) >= 8, copying, "8 parts")
+    copying.send_signal(signal.SIGINT)
+    _, stderr = copying.communicate(timeout=60)
+    assert copying.returncode == 130
+    assert one_line(stderr) == "tessera: interrupted; run the same command again to continue"
+    stored = listed_parts(v2, "interrupted-upload", "big.bin", upload_id)
+    assert 8 <= len(stored) < 64
+    assert (checkpoint_of(tmp_path / "ck", "upload") or {}).get("upload_id") == upload_id
+
+    again = run_cli(own_server, *command, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    [result] = json.loads(again.stdout)["files"]
+    assert result["resumed_parts"] == len(stored) and result["crc64"] == str(crc64(big_file.read_bytes()))
+    assert not (tmp_path / "ck").exists()
+
+
 def test_download_killed_mid_way_fetches_only_the_missing_ranges(own_server: TesseraServer, big_file: Path,
                                                                  tmp_path: Path) -> None:
     v2 = new_bucket(own_server, "killed-download")
