@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import cli_env, run_cli
+from tests.support.cli import assert_one_line_error, cli_env, run_cli
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
 
@@ -28,12 +28,6 @@ Rule:
       - {Days: 30, StorageClass: IA}
     Expiration: {Days: 365}
 """
-
-
-def one_line_error(done, code: str) -> None:  # type: ignore[no-untyped-def]
-    assert done.returncode == 1, done.stderr
-    [line] = done.stderr.splitlines()
-    assert line.startswith(f"tessera: {code}: ") and "request ID" in line
 
 
 def test_help_groups_client_and_server_commands(server: TesseraServer) -> None:
@@ -56,14 +50,14 @@ def test_config_writes_a_profile_the_commands_use(server: TesseraServer, bucket_
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["Name"] == bucket_name
     wrong = run_cli(server, "stat", f"oss://{bucket_name}", "--profile", "local", "-k", "not-the-secret", env=bare)
-    one_line_error(wrong, "SignatureDoesNotMatch")  # options beat the profile
+    assert_one_line_error(wrong, "SignatureDoesNotMatch")  # options beat the profile
 
 
 def test_make_stat_and_remove_a_bucket(server: TesseraServer, clients: Clients, bucket_name: str) -> None:
     name = bucket_name + "-mb"
     made = run_cli(server, "mb", f"oss://{name}", "--storage-class", "IA", "--acl", "public-read")
     assert made.returncode == 0 and made.stdout.strip() == f"made oss://{name}"
-    one_line_error(run_cli(server, "mb", f"oss://{name}"), "BucketAlreadyExists")
+    assert_one_line_error(run_cli(server, "mb", f"oss://{name}"), "BucketAlreadyExists")
     bucket = clients.oss2_bucket(name)
     bucket.put_object("small", b"x" * 10)
     upload_id = bucket.init_multipart_upload("pending").upload_id
@@ -75,12 +69,12 @@ def test_make_stat_and_remove_a_bucket(server: TesseraServer, clients: Clients, 
     assert stat["InfrequentAccessStorage"] == 65536 and stat["InfrequentAccessRealStorage"] == 10
     text = run_cli(server, "stat", f"oss://{name}").stdout
     assert "MultipartPartStorage:" in text and "(2.93 KiB)" in text
-    one_line_error(run_cli(server, "rb", f"oss://{name}"), "BucketNotEmpty")
+    assert_one_line_error(run_cli(server, "rb", f"oss://{name}"), "BucketNotEmpty")
     bucket.delete_object("small")
     bucket.abort_multipart_upload("pending", upload_id)
     removed = run_cli(server, "rb", f"oss://{name}")
     assert removed.returncode == 0 and removed.stdout.strip() == f"removed oss://{name}"
-    one_line_error(run_cli(server, "stat", f"oss://{name}"), "NoSuchBucket")
+    assert_one_line_error(run_cli(server, "stat", f"oss://{name}"), "NoSuchBucket")
 
 
 def test_stat_of_an_object(server: TesseraServer, clients: Clients, bucket_name: str) -> None:
@@ -91,7 +85,7 @@ def test_stat_of_an_object(server: TesseraServer, clients: Clients, bucket_name:
     assert details["Content-Length"] == 5 and details["Content-Type"] == "text/plain"
     assert details["X-Oss-Meta-owner"] == "ann" and details["X-Oss-Tagging-Count"] == 1
     assert details["X-Oss-Hash-Crc64ecma"] == bucket.head_object("dir/obj.txt").headers["x-oss-hash-crc64ecma"]
-    one_line_error(run_cli(server, "stat", f"oss://{bucket_name}/missing"), "NoSuchKey")
+    assert_one_line_error(run_cli(server, "stat", f"oss://{bucket_name}/missing"), "NoSuchKey")
 
 
 @pytest.mark.parametrize("form", ["yaml", "json", "xml"])
@@ -107,7 +101,7 @@ def test_lifecycle_in_every_form(server: TesseraServer, clients: Clients, bucket
     assert saved[1].storage_transitions[0].storage_class == "IA" and saved[1].expiration.days == 365
     # What get prints, put takes back (from standard input, form guessed from the content).
     assert run_cli(server, "lifecycle", "delete", url).returncode == 0
-    one_line_error(run_cli(server, "lifecycle", "get", url), "NoSuchLifecycle")
+    assert_one_line_error(run_cli(server, "lifecycle", "get", url), "NoSuchLifecycle")
     assert run_cli(server, "lifecycle", "put", url, input=text).returncode == 0
     assert [r.id for r in clients.oss2_bucket(bucket_name).get_bucket_lifecycle().rules] == ["abort-stale",
                                                                                              "cool-logs"]
@@ -118,7 +112,7 @@ def test_lifecycle_refusals(server: TesseraServer, bucket_name: str) -> None:
     bad_form = run_cli(server, "lifecycle", "put", url, input="<Wrong/>")
     assert bad_form.returncode == 2 and "root element must be LifecycleConfiguration" in bad_form.stderr
     rule_without_action = "Rule:\n  - {ID: a, Prefix: x, Status: Enabled}\n"
-    one_line_error(run_cli(server, "lifecycle", "put", url, input=rule_without_action), "InvalidArgument")
+    assert_one_line_error(run_cli(server, "lifecycle", "put", url, input=rule_without_action), "InvalidArgument")
     assert run_cli(server, "lifecycle", "put", url, "/no/such/file").returncode == 2
 
 

@@ -3,13 +3,11 @@ data set up through the official SDKs (on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 
 import alibabacloud_oss_v2 as oss
 import pytest
 
-from tests.support.cli import run_cli
+from tests.support.cli import as_json, assert_one_line_error, ok, run_cli
 from tests.support.clients import Clients
 from tests.support.populate import bucket_stat, put_objects, start_uploads
 from tests.support.server import TesseraServer
@@ -18,22 +16,6 @@ from tests.support.server import TesseraServer
 @pytest.fixture
 def v2(clients: Clients) -> oss.Client:
     return clients.v2()
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def as_json(result: subprocess.CompletedProcess[str]) -> dict:
-    return json.loads(ok(result))
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess[str], code: str) -> None:
-    assert result.returncode == 1, result
-    assert result.stdout == ""
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert code in result.stderr and "request ID" in result.stderr, result.stderr
 
 
 def test_ls_without_url_lists_buckets_with_location_class_and_creation_date(server: TesseraServer,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,3 +27,20 @@ def run_cli(server: TesseraServer, *args: str, input: str | None = None, env: di
     """``tessera ARGS…`` in a subprocess; its exit status, stdout and stderr."""
     return subprocess.run([sys.executable, "-m", "tessera", *args], capture_output=True, text=True, input=input,
                           env=env if env is not None else cli_env(server), cwd=cwd, timeout=timeout)
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    """The output of a command that must have succeeded."""
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def as_json(result: subprocess.CompletedProcess[str]) -> dict:
+    return json.loads(ok(result))
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: str) -> None:
+    """An OSS error told as users see it: one line with the code and request ID, exit status 1."""
+    assert result.returncode == 1, result
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"tessera: {code}: ") and "request ID" in line, result.stderr
