@@ -3,7 +3,6 @@ data set up through the official SDKs (on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
-
 import alibabacloud_oss_v2 as oss
 import pytest
 

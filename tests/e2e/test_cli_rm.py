@@ -4,7 +4,6 @@ confirmation prompt, and the errors (on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
-
 import alibabacloud_oss_v2 as oss
 import pytest
 
