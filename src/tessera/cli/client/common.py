@@ -31,7 +31,7 @@ def add_connection_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--sign-version", choices=["v1", "v4"], default="v4", help="signature version (default v4)")
 
 
-def client_command(command: Command) -> Callable[[argparse.Namespace], int]:
+def client_command(command: Command, *, sdk_checks_uploads: bool = True) -> Callable[[argparse.Namespace], int]:
     """Run ``command`` with a client built from the options; failures become one line on stderr."""
 
     def run(args: argparse.Namespace) -> int:
@@ -41,7 +41,7 @@ def client_command(command: Command) -> Callable[[argparse.Namespace], int]:
                                 "addressing_style": args.addressing_style},
                                profile=args.profile, config_file=args.config_file,
                                signature_version=args.sign_version)
-            return command(args, make_client(settings)) or 0
+            return command(args, make_client(settings, sdk_checks_uploads=sdk_checks_uploads)) or 0
         except (SettingsError, UrlError, UsageError) as error:
             print(f"tessera: {error}", file=sys.stderr)
             return 2

@@ -20,7 +20,6 @@ from tessera.blobs.checksums import combine_crcs
 from tessera.client.transfer.checkpoint import CheckpointStore, UploadCheckpoint
 from tessera.client.transfer.errors import error_code
 from tessera.client.transfer.integrity import ChecksumMismatch, span_crc64, span_md5_etag, verify_crc64
-from tessera.client.transfer.operations import put_object, upload_part
 from tessera.client.transfer.model import TransferOptions, TransferResult
 from tessera.client.transfer.parallel import run_in_parallel
 from tessera.client.transfer.progress import Progress
@@ -51,7 +50,7 @@ def _put_whole(client: oss.Client, descriptor: int, source: Path, bucket: str, k
                options: TransferOptions, progress: Progress, cancelled: threading.Event | None) -> TransferResult:
     before = os.fstat(descriptor)
     reader = SpanReader(descriptor, 0, before.st_size, progress.advance, cancelled)
-    result = put_object(client, oss.PutObjectRequest(bucket=bucket, key=key, body=reader,
+    result = client.put_object(oss.PutObjectRequest(bucket=bucket, key=key, body=reader,
                                                     storage_class=options.storage_class))
     destination = f"oss://{bucket}/{key}"
     try:
@@ -162,7 +161,7 @@ class _MultipartUpload:
 
     def _send(self, upload_id: str, span: Span, cancelled: threading.Event) -> SentPart:
         reader = SpanReader(self.descriptor, span.offset, span.size, self.progress.advance, cancelled)
-        result = upload_part(self.client, oss.UploadPartRequest(bucket=self.bucket, key=self.key,
+        result = self.client.upload_part(oss.UploadPartRequest(bucket=self.bucket, key=self.key,
                                                                upload_id=upload_id, part_number=span.number,
                                                                body=reader))
         if not reader.complete:
