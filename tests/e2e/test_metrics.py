@@ -6,6 +6,8 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import signal
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -225,11 +227,16 @@ def test_a_replaced_worker_s_requests_still_count(two_workers: TesseraServer) ->
 def test_the_metrics_directory_is_private_and_removed_at_exit(tmp_path_factory: pytest.TempPathFactory,
                                                               request: pytest.FixtureRequest) -> None:
     temp = tmp_path_factory.mktemp("server-tmp")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    orphan = temp / f"tessera-metrics-{dead}-abc"  # left by a server killed with SIGKILL
+    orphan.mkdir()
     server = start_server(tmp_path_factory, request, "sqlite", workers=2, env={"TMPDIR": str(temp)})
     try:
         workers = _workers(server)
         _scrapes_from_every_worker(server, workers)
-        [directory] = temp.glob("tessera-metrics-*")
+        [directory] = temp.glob("tessera-metrics-*")  # the orphan is gone
+        assert directory.name.startswith(f"tessera-metrics-{server.process.pid}-")
         assert {f"counter_{pid}.db" for pid in workers} <= {p.name for p in directory.iterdir()}
     finally:
         server.stop()

@@ -17,6 +17,7 @@ import socket
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from aiohttp import web
@@ -34,6 +35,7 @@ MAX_QUICK_DEATHS = 5
 # Per-connection receive buffer: large enough that a streaming upload does not pause and resume
 # the socket every 128 KiB, small enough that a slow disk holds back at most 512 KiB a connection.
 READ_BUFFER = 256 * 1024
+METRICS_PREFIX = "tessera-metrics-"  # then the server's process ID
 AppFactory = Callable[[Storage], web.Application]
 
 
@@ -64,17 +66,36 @@ def run(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _metrics_directory() -> Iterator[None]:
     """A fresh private PROMETHEUS_MULTIPROC_DIR for the request metrics of every worker, removed
-    when the server stops. prometheus_client decides when it is first imported whether its
-    values live in the process or in that directory's files, so nothing may import it before
+    when the server stops; one a killed server left behind (its process ID is in the name) is
+    removed when the next one starts. prometheus_client decides when it is first imported whether
+    its values live in the process or in that directory's files, so nothing may import it before
     this runs: the server module (which does) is imported inside it."""
     if "prometheus_client" in sys.modules:
         raise RuntimeError("prometheus_client was imported before PROMETHEUS_MULTIPROC_DIR was set")
-    directory = tempfile.mkdtemp(prefix="tessera-metrics-")
+    _remove_orphaned_metrics_directories()
+    directory = tempfile.mkdtemp(prefix=f"{METRICS_PREFIX}{os.getpid()}-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     try:
         yield
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def _remove_orphaned_metrics_directories() -> None:
+    for leftover in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*-*"):
+        owner = leftover.name.removeprefix(METRICS_PREFIX).split("-")[0]
+        if owner.isdigit() and not _process_exists(int(owner)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's
+    return True
 
 
 async def _prepare(args: argparse.Namespace) -> None:
