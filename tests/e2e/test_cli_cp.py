@@ -207,15 +207,22 @@ def test_directory_tree_with_unicode_names_round_trips(server: TesseraServer, cl
 
 # --- resuming -------------------------------------------------------------------------------------
 
-def test_upload_killed_mid_way_sends_only_the_missing_parts(own_server: TesseraServer, big_file: Path,
-                                                            tmp_path: Path) -> None:
-    v2 = new_bucket(own_server, "killed-upload")
-    command = ("cp", str(big_file), "oss://killed-upload/big.bin", *PARTS, *SLOW,
-               "--checkpoint-dir", "ck", "--json")
-    copying = start_cli(own_server, *command, cwd=tmp_path)
+def upload_under_way(server: TesseraServer, bucket: str, big_file: Path,
+                     tmp_path: Path) -> tuple[oss.Client, tuple[str, ...], subprocess.Popen[str], str]:
+    """Start a slow multipart ``cp`` of ``big_file`` to ``oss://BUCKET/big.bin`` and return once
+    at least 8 parts are stored: (client, the command, the copying process, the upload ID)."""
+    v2 = new_bucket(server, bucket)
+    command = ("cp", str(big_file), f"oss://{bucket}/big.bin", *PARTS, *SLOW, "--checkpoint-dir", "ck", "--json")
+    copying = start_cli(server, *command, cwd=tmp_path)
     upload_id = wait_for(lambda: (checkpoint_of(tmp_path / "ck", "upload") or {}).get("upload_id"), copying,
                          "the upload was recorded")
-    wait_for(lambda: len(listed_parts(v2, "killed-upload", "big.bin", upload_id)) >= 8, copying, "8 parts")
+    wait_for(lambda: len(listed_parts(v2, bucket, "big.bin", upload_id)) >= 8, copying, "8 parts")
+    return v2, command, copying, str(upload_id)
+
+
+def test_upload_killed_mid_way_sends_only_the_missing_parts(own_server: TesseraServer, big_file: Path,
+                                                            tmp_path: Path) -> None:
+    v2, command, copying, upload_id = upload_under_way(own_server, "killed-upload", big_file, tmp_path)
     copying.send_signal(signal.SIGKILL)
     copying.communicate()
     time.sleep(0.3)  # a part the server was still receiving has failed or landed by now
@@ -239,13 +246,7 @@ def test_upload_killed_mid_way_sends_only_the_missing_parts(own_server: TesseraS
 
 def test_ctrl_c_keeps_the_parts_and_the_checkpoint_for_the_next_run(own_server: TesseraServer, big_file: Path,
                                                                    tmp_path: Path) -> None:
-    v2 = new_bucket(own_server, "interrupted-upload")
-    command = ("cp", str(big_file), "oss://interrupted-upload/big.bin", *PARTS, *SLOW,
-               "--checkpoint-dir", "ck", "--json")
-    copying = start_cli(own_server, *command, cwd=tmp_path)
-    upload_id = wait_for(lambda: (checkpoint_of(tmp_path / "ck", "upload") or {}).get("upload_id"), copying,
-                         "the upload was recorded")
-    wait_for(lambda: len(listed_parts(v2, "interrupted-upload", "big.bin", upload_id)) >= 8, copying, "8 parts")
+    v2, command, copying, upload_id = upload_under_way(own_server, "interrupted-upload", big_file, tmp_path)
     copying.send_signal(signal.SIGINT)
     _, stderr = copying.communicate(timeout=60)
     assert copying.returncode == 130
@@ -290,13 +291,7 @@ def test_download_killed_mid_way_fetches_only_the_missing_ranges(own_server: Tes
 
 def test_server_crash_mid_upload_then_the_same_command_finishes(own_server: TesseraServer, big_file: Path,
                                                                 tmp_path: Path) -> None:
-    v2 = new_bucket(own_server, "crashed-server")
-    command = ("cp", str(big_file), "oss://crashed-server/big.bin", *PARTS, *SLOW,
-               "--checkpoint-dir", "ck", "--json")
-    copying = start_cli(own_server, *command, cwd=tmp_path)
-    upload_id = wait_for(lambda: (checkpoint_of(tmp_path / "ck", "upload") or {}).get("upload_id"), copying,
-                         "the upload was recorded")
-    wait_for(lambda: len(listed_parts(v2, "crashed-server", "big.bin", upload_id)) >= 8, copying, "8 parts")
+    v2, command, copying, upload_id = upload_under_way(own_server, "crashed-server", big_file, tmp_path)
     own_server.kill()
     _, stderr = copying.communicate(timeout=120)
     assert copying.returncode == 1

@@ -22,6 +22,7 @@ from tessera.core.metering import DAY_MS
 from tessera.core.storage import Storage
 from tessera.core.usage import AGE_BANDS
 from tessera.meta import metrics as metric_rows
+from tessera.meta import usage as usage_rows
 
 # Uploads of large parts take minutes: the buckets reach past the client defaults' 10 s.
 DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -119,7 +120,7 @@ async def handle(http: web.Request, storage: Storage, requests: RequestMetrics, 
                             headers={"WWW-Authenticate": 'Bearer realm="tessera-metrics"'})
     async with storage.db.read() as conn:
         counters = await metric_rows.usage_counters(conn)
-        bucket_names = await metric_rows.bucket_names(conn)
+        bucket_names = sorted((await usage_rows.bucket_names(conn)).values())
         upload_ages = await metric_rows.incomplete_upload_ages(conn, now_ms=storage.clock(),
                                                                band_ends_ms=AGE_BAND_ENDS_MS)
     registry = CollectorRegistry(auto_describe=False)

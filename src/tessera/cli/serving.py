@@ -27,6 +27,7 @@ from tessera.core.access import ensure_root_key
 from tessera.core.collector import collect
 from tessera.core.lifecycle.runs import LifecycleBusy, run_logged
 from tessera.core.lifecycle.schedule import LifecycleSchedule
+from tessera.core.processes import process_exists
 from tessera.core.storage import Storage
 
 COLLECT_EVERY_SECONDS = 600
@@ -84,18 +85,8 @@ def _metrics_directory() -> Iterator[None]:
 def _remove_orphaned_metrics_directories() -> None:
     for leftover in Path(tempfile.gettempdir()).glob(f"{METRICS_PREFIX}*-*"):
         owner = leftover.name.removeprefix(METRICS_PREFIX).split("-")[0]
-        if owner.isdigit() and not _process_exists(int(owner)):
+        if owner.isdigit() and not process_exists(int(owner)):
             shutil.rmtree(leftover, ignore_errors=True)
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's
-    return True
 
 
 async def _prepare(args: argparse.Namespace) -> None:

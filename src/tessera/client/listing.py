@@ -16,6 +16,8 @@ from typing import Iterable, Iterator, TypeVar
 
 import alibabacloud_oss_v2 as oss
 
+from tessera.client.session import error_code
+
 PAGE_SIZE = 1000  # the most OSS returns per page for objects, uploads and parts
 DEFAULT_JOBS = 8  # concurrent ListParts / abort / delete requests (the SDK pools 20 connections)
 
@@ -71,14 +73,6 @@ class UploadEntry:
     upload_id: str
     initiated: datetime.datetime | None
     parts: PartTotals | None = None  # None until counted
-
-
-def error_code(error: BaseException) -> str | None:
-    """The OSS error code inside an SDK exception, if the service answered with one."""
-    detail: BaseException | None = error
-    while isinstance(detail, oss.exceptions.OperationError):
-        detail = detail.unwrap()
-    return detail.code if isinstance(detail, oss.exceptions.ServiceError) else None
 
 
 def unquote_etag(etag: str | None) -> str | None:

@@ -21,7 +21,6 @@ from tessera.client.listing import (
     PartTotals,
     UploadEntry,
     chunks,
-    error_code,
     iter_objects,
     iter_uploads,
     iter_uploads_of_key,
@@ -30,6 +29,7 @@ from tessera.client.listing import (
     with_part_totals,
 )
 from tessera.client.patterns import NameFilter
+from tessera.client.session import error_code
 
 BATCH_SIZE = 1000  # DeleteMultipleObjects takes at most 1000 keys (protocol reference §12)
 

@@ -30,11 +30,28 @@ def _is_local(endpoint: str) -> bool:
     return host == "localhost" or host.endswith(".localhost")
 
 
+def _innermost(error: BaseException) -> BaseException:
+    """The error inside the SDK's OperationError wrappers."""
+    while isinstance(error, oss.exceptions.OperationError):
+        error = error.unwrap()
+    return error
+
+
+def service_error(error: BaseException) -> oss.exceptions.ServiceError | None:
+    """The server's answer (code, status, request ID) that ``error`` carries, if any."""
+    detail = _innermost(error)
+    return detail if isinstance(detail, oss.exceptions.ServiceError) else None
+
+
+def error_code(error: BaseException) -> str | None:
+    """The OSS error code inside an SDK exception, if the service answered with one."""
+    found = service_error(error)
+    return found.code if found is not None else None
+
+
 def describe_error(error: BaseException) -> str:
     """One line: the OSS error code, what it says, the status and request ID."""
-    detail = error.unwrap() if isinstance(error, oss.exceptions.OperationError) else error
-    while isinstance(detail, oss.exceptions.OperationError):
-        detail = detail.unwrap()
+    detail = _innermost(error)
     if isinstance(detail, oss.exceptions.ServiceError):
         message = (detail.message or "").rstrip(".")
         return f"{detail.code}: {message} (status {detail.status_code}, request ID {detail.request_id})"

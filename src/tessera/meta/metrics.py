@@ -22,10 +22,6 @@ async def usage_counters(conn: AsyncConnection) -> list[Any]:
     return list(await conn.execute(query))
 
 
-async def bucket_names(conn: AsyncConnection) -> list[str]:
-    return list((await conn.execute(sa.select(buckets.c.name).order_by(buckets.c.name))).scalars())
-
-
 async def incomplete_upload_ages(conn: AsyncConnection, *, now_ms: int, band_ends_ms: Sequence[int]) -> list[Any]:
     """Active uploads, their parts and the parts' bytes per bucket and age band; a bucket has
     rows only for the bands it has uploads in.

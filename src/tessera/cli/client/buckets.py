@@ -10,8 +10,8 @@ from defusedxml import ElementTree
 
 from tessera.cli.client.common import add_connection_options, client_command, human_size, print_json
 from tessera.client.urls import parse_url
+from tessera.core.models import STORAGE_CLASSES
 
-STORAGE_CLASSES = ["Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"]
 
 
 def add_parsers(commands: Any) -> None:

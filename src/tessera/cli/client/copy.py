@@ -12,7 +12,6 @@ from typing import Any
 
 import alibabacloud_oss_v2 as oss
 
-from tessera.cli.client.buckets import STORAGE_CLASSES
 from tessera.cli.client.common import UsageError, add_connection_options, client_command, human_size, print_json
 from tessera.client.transfer.batch import run_copies
 from tessera.client.transfer.checkpoint import DEFAULT_DIRECTORY, CheckpointStore
@@ -22,6 +21,7 @@ from tessera.client.transfer.plan import DownloadItem, PlanError, UploadItem, pl
 from tessera.client.transfer.progress import Progress
 from tessera.client.transfer.sizes import MAX_PARTS, MIN_PART_SIZE, parse_size
 from tessera.client.transfer.upload import upload_file
+from tessera.core.models import STORAGE_CLASSES
 from tessera.client.urls import is_oss_url, parse_url
 
 MAX_PARALLEL = 16  # the SDK keeps 20 connections; more would be opened and thrown away

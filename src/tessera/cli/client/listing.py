@@ -29,13 +29,13 @@ from tessera.client.listing import (
     DirectoryEntry,
     ObjectEntry,
     UploadEntry,
-    error_code,
     iter_buckets,
     iter_objects,
     iter_parts,
     iter_uploads,
     with_part_totals,
 )
+from tessera.client.session import error_code
 from tessera.client.urls import OssUrl, parse_url
 from tessera.client.usage import ClassUsage, Usage, measure
 

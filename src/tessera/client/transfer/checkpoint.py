@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tessera.core.processes import process_exists
+
 DEFAULT_DIRECTORY = ".tessera-checkpoints"
 TEMPORARY_PREFIX = ".checkpoint."  # then the writer's process ID
 VERSION = 1
@@ -113,22 +115,12 @@ class CheckpointStore:
         temporary file a killed process left half-written does not count)."""
         path.unlink(missing_ok=True)
         for leftover in self.directory.glob(f"{TEMPORARY_PREFIX}*"):
-            if not _alive(int(leftover.name.split(".")[2])):
+            if not process_exists(int(leftover.name.split(".")[2])):
                 leftover.unlink(missing_ok=True)
         try:
             self.directory.rmdir()
         except OSError:
             pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import alibabacloud_oss_v2 as oss
 
 from tessera.client.transfer.download import TEMPORARY_SUFFIX
-from tessera.client.transfer.errors import error_code
+from tessera.client.session import error_code
 from tessera.client.urls import OssUrl
 
 

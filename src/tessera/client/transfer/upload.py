@@ -18,7 +18,7 @@ import alibabacloud_oss_v2 as oss
 
 from tessera.blobs.checksums import combine_crcs
 from tessera.client.transfer.checkpoint import CheckpointStore, UploadCheckpoint
-from tessera.client.transfer.errors import error_code
+from tessera.client.session import error_code
 from tessera.client.transfer.integrity import ChecksumMismatch, span_crc64, span_md5_etag, verify_crc64
 from tessera.client.transfer.model import TransferOptions, TransferResult
 from tessera.client.transfer.parallel import run_in_parallel

@@ -12,6 +12,7 @@ from typing import Any
 from tessera.core.errors import TesseraError
 from tessera.core.lifecycle import engine
 from tessera.core.lifecycle.engine import RunReport
+from tessera.core.processes import process_exists
 from tessera.core.storage import Storage
 from tessera.meta import leases
 from tessera.meta import lifecycle as lifecycle_rows
@@ -31,15 +32,7 @@ def holder_name() -> str:
 def _died_on_this_host(holder: str) -> bool:
     """A holder on this host whose process is gone (crashed) need not be waited for."""
     host, _, pid = holder.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return host == socket.gethostname() and pid.isdigit() and not process_exists(int(pid))
 
 
 async def run_logged(storage: Storage, *, now_ms: int, trigger: str, bucket_name: str | None = None,
