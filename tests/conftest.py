@@ -38,6 +38,14 @@ def start_server(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtu
     return server
 
 
+@pytest.fixture(scope="module", params=BACKENDS)
+def two_workers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    """A server of the module's own running ``--workers 2``, per backend."""
+    server = start_server(tmp_path_factory, request, request.param, workers=2)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
     """A Tessera process shared by the tests of one backend."""

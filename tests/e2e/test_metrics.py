@@ -12,8 +12,6 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Iterator
 
 import oss2
 import pytest
@@ -21,7 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from tests.conftest import BACKENDS, start_server
+from tests.conftest import start_server
 from tests.support import raw
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
@@ -162,17 +160,6 @@ def test_token_is_required_when_configured(tmp_path_factory: pytest.TempPathFact
         by_env.stop()
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def two_workers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
-    server = start_server(tmp_path_factory, request, request.param, workers=2)
-    yield server
-    server.stop()
-
-
-def _workers(server: TesseraServer) -> set[int]:
-    return {int(p) for p in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()}
-
-
 def _scrapes_from_every_worker(server: TesseraServer, workers: set[int]) -> list[Scrape]:
     """Scrapes, one at a time on fresh connections, until each of ``workers`` has answered."""
     scrapes: list[Scrape] = []
@@ -196,7 +183,7 @@ def test_every_worker_reports_the_requests_of_all(two_workers: TesseraServer) ->
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(put, range(puts)))
-    scrapes = _scrapes_from_every_worker(two_workers, _workers(two_workers))
+    scrapes = _scrapes_from_every_worker(two_workers, two_workers.worker_pids())
     for number, found in enumerate(scrapes):
         # Sequential scrapes: each one sees every earlier one, whichever worker answered it.
         assert found.requests("Metrics") - baseline.requests("Metrics") == number + 1, found.worker
@@ -211,14 +198,14 @@ def test_a_replaced_worker_s_requests_still_count(two_workers: TesseraServer) ->
     bucket.create_bucket()
     for number in range(10):
         clients.oss2_bucket(name).put_object(f"k{number}", b"r")
-    before = _workers(two_workers)
+    before = two_workers.worker_pids()
     counted = scrape(two_workers).requests("PutObject", "200")
     victim = sorted(before)[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 20
-    while (len(_workers(two_workers)) != 2 or victim in _workers(two_workers)) and time.monotonic() < deadline:
+    while (len(two_workers.worker_pids()) != 2 or victim in two_workers.worker_pids()) and time.monotonic() < deadline:
         time.sleep(0.1)
-    now = _workers(two_workers)
+    now = two_workers.worker_pids()
     assert len(now) == 2 and victim not in now
     for found in _scrapes_from_every_worker(two_workers, now):
         assert found.requests("PutObject", "200") == counted, found.worker
@@ -233,7 +220,7 @@ def test_the_metrics_directory_is_private_and_removed_at_exit(tmp_path_factory: 
     orphan.mkdir()
     server = start_server(tmp_path_factory, request, "sqlite", workers=2, env={"TMPDIR": str(temp)})
     try:
-        workers = _workers(server)
+        workers = server.worker_pids()
         _scrapes_from_every_worker(server, workers)
         [directory] = temp.glob("tessera-metrics-*")  # the orphan is gone
         assert directory.name.startswith(f"tessera-metrics-{server.process.pid}-")

@@ -8,29 +8,15 @@ import os
 import signal
 import time
 import urllib.request
-from pathlib import Path
-from typing import Iterator
 
 import oss2
 import pytest
 from oss2.models import PartInfo
 
-from tests.conftest import BACKENDS, start_server
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
 
 PART = 100 * 1024
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def two_workers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
-    server = start_server(tmp_path_factory, request, request.param, workers=2)
-    yield server
-    server.stop()
-
-
-def _children(pid: int) -> set[int]:
-    return {int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
 
 
 def _answering_worker(server: TesseraServer) -> int:
@@ -39,7 +25,7 @@ def _answering_worker(server: TesseraServer) -> int:
 
 
 def test_both_workers_answer(two_workers: TesseraServer) -> None:
-    workers = _children(two_workers.pid)
+    workers = two_workers.worker_pids()
     assert len(workers) == 2
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         seen = set(pool.map(lambda _: _answering_worker(two_workers), range(200)))
@@ -68,16 +54,16 @@ def test_parts_through_both_workers_complete_into_one_object(two_workers: Tesser
 
 
 def test_a_worker_that_dies_is_replaced(two_workers: TesseraServer) -> None:
-    before = _children(two_workers.pid)
+    before = two_workers.worker_pids()
     victim = sorted(before)[0]
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        now = _children(two_workers.pid)
+        now = two_workers.worker_pids()
         if len(now) == 2 and victim not in now:
             break
         time.sleep(0.1)
-    now = _children(two_workers.pid)
+    now = two_workers.worker_pids()
     assert len(now) == 2 and victim not in now
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         deadline = time.monotonic() + 20

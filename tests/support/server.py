@@ -50,6 +50,10 @@ class TesseraServer:
         assert self.process is not None
         return self.process.pid
 
+    def worker_pids(self) -> set[int]:
+        """The processes ``--workers N`` started (the supervisor's children)."""
+        return {int(p) for p in Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()}
+
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "tessera", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--data-dir", str(self.data_dir), "--region", self.region, "--workers", str(self.workers)]
