@@ -1,0 +1,49 @@
+"""The reliability suite: every test here is marked ``reliability`` (run it alone with
+``scripts/test -m reliability``) and runs against each server configuration a team deploys —
+SQLite and PostgreSQL metadata, one and two workers. Each test ends with a one-line summary of
+its figures, printed after the test session."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import pytest
+
+from tests.conftest import start_server
+from tests.support.server import TesseraServer
+
+CONFIGURATIONS = [("sqlite", 1), ("sqlite", 2), ("postgresql", 1), ("postgresql", 2)]
+_summaries: list[str] = []
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/reliability/" in item.nodeid:
+            item.add_marker(pytest.mark.reliability)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _summaries:
+        terminalreporter.section("reliability figures")
+        for line in _summaries:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def summary(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record the one-line summary of a test's figures (printed at the end of the session)."""
+
+    def record(line: str) -> None:
+        _summaries.append(f"{request.node.name}: {line}")
+
+    return record
+
+
+@pytest.fixture(params=CONFIGURATIONS, ids=lambda c: f"{c[0]}-w{c[1]}")
+def configured_server(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    """A fresh server of one configuration, for one test."""
+    backend, workers = request.param
+    server = start_server(tmp_path_factory, request, backend, workers=workers)
+    yield server
+    server.stop()
