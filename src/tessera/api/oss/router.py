@@ -18,10 +18,29 @@ from tessera.core.buckets import get_bucket
 
 Handler = Callable[[OssRequest], Awaitable[web.StreamResponse]]
 
-# Sub-resources Tessera does not serve yet; named so the answer says so plainly.
-_UNSUPPORTED = ("cors", "website", "logging", "referer", "versioning", "policy",
-                "encryption", "append", "symlink", "restore", "worm", "replication", "qos",
-                "inventory", "versions")
+# Query parameters that name an OSS resource or change what an operation does: the SDKs sign
+# them as sub-resources (docs/compatibility.md, Sub-resources). An operation serves only the ones
+# it reads (READS below); a request carrying any other is refused before anything is done, so
+# that ``PUT /b/k?acl`` can never be served as PutObject, nor ``DELETE /b/k?symlink`` as
+# DeleteObject.
+RESOURCE_PARAMETERS = frozenset({
+    "accessPoint", "accessPointPolicy", "accessmonitor", "acl", "append", "asyncFetch",
+    "bucketArchiveDirectRead", "bucketInfo", "callback", "callback-var", "cleanRestoredObject",
+    "cloudboxes", "cname", "comp", "cors", "dataPipeline", "delete", "encryption", "endTime",
+    "group", "httpsConfig", "inventory", "inventoryId", "legalHold", "lifecycle", "link", "live",
+    "location", "logging", "MetaQuery", "metaQuery", "metadataConfiguration",
+    "metadataInventoryTable", "metadataJournalTable", "objectInfo", "objectMeta", "objectWorm",
+    "overwriteConfig", "partNumber", "policy", "policyStatus", "position", "publicAccessBlock",
+    "qos", "qosInfo", "qosRequester", "quota", "redundancyTransition", "referer", "regionList",
+    "regions", "replication", "replicationLocation", "replicationProgress", "requestPayment",
+    "requesterQosInfo", "resourceGroup", "resourcePool", "resourcePoolBuckets",
+    "resourcePoolInfo", "restore", "retention", "rtc", "seal", "sequential", "startTime",
+    "stat", "status", "style", "styleName", "symlink", "tagging", "transferAcceleration",
+    "uploadId", "uploads", "userDefinedLogFieldsConfig", "versionId", "versioning", "versions",
+    "vod", "website", "worm", "wormExtend", "wormId", "x-oss-access-point-name",
+    "x-oss-async-process", "x-oss-process", "x-oss-redundancy-transition-taskid",
+    "x-oss-target-redundancy-type", "x-oss-write-get-object-response",
+})
 
 # The OSS operation each handler serves: the ``operation`` label of the request metrics, so
 # spelled as OSS spells it and kept stable when handlers are renamed.
@@ -60,6 +79,30 @@ OPERATIONS: dict[Handler, str] = {
 }
 UNKNOWN_OPERATION = "Unknown"
 
+# The resource parameters each operation reads; every other one is refused (see above).
+READS: dict[Handler, frozenset[str]] = {
+    buckets.get_bucket_info: frozenset({"bucketInfo"}),
+    buckets.get_bucket_location: frozenset({"location"}),
+    buckets.get_bucket_acl: frozenset({"acl"}),
+    buckets.put_bucket_acl: frozenset({"acl"}),
+    buckets.get_bucket_stat: frozenset({"stat"}),
+    lifecycle.get_lifecycle: frozenset({"lifecycle"}),
+    lifecycle.put_lifecycle: frozenset({"lifecycle"}),
+    lifecycle.delete_lifecycle: frozenset({"lifecycle"}),
+    objects.delete_multiple_objects: frozenset({"delete"}),
+    objects.get_object_meta: frozenset({"objectMeta"}),
+    tagging.get_object_tagging: frozenset({"tagging"}),
+    tagging.put_object_tagging: frozenset({"tagging"}),
+    tagging.delete_object_tagging: frozenset({"tagging"}),
+    multipart.initiate: frozenset({"uploads"}),
+    multipart.list_uploads: frozenset({"uploads"}),
+    multipart.upload_part: frozenset({"uploadId", "partNumber"}),
+    multipart.upload_part_copy: frozenset({"uploadId", "partNumber"}),
+    multipart.complete: frozenset({"uploadId"}),
+    multipart.abort: frozenset({"uploadId"}),
+    multipart.list_parts: frozenset({"uploadId"}),
+}
+
 
 def operation_name(handler: Handler) -> str:
     """The OSS operation a handler serves; "Unknown" for refusals and unsupported ones."""
@@ -68,20 +111,21 @@ def operation_name(handler: Handler) -> str:
 
 def route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
     if not target.bucket:
-        if method == "GET":
-            return buckets.list_buckets
-        return _not_allowed(method)
-    for name in _UNSUPPORTED:
-        if target.has(name):
+        handler = buckets.list_buckets if method == "GET" else _not_allowed(method)
+    elif not target.key:
+        handler = _bucket_route(method, target)
+    else:
+        handler = _object_route(method, target, headers)
+    if handler not in OPERATIONS:
+        return handler
+    reads = READS.get(handler, frozenset())
+    for name, _ in target.query:
+        if name in RESOURCE_PARAMETERS and name not in reads:
             return _unsupported(name)
-    if not target.key:
-        return _bucket_route(method, target)
-    return _object_route(method, target, headers)
+    return handler
 
 
 def _bucket_route(method: str, target: Target) -> Handler:
-    if target.has("tagging"):
-        return _unsupported("tagging")  # bucket tags; object tags are served below
     if target.has("lifecycle"):
         routes = {"GET": lifecycle.get_lifecycle, "PUT": lifecycle.put_lifecycle, "DELETE": lifecycle.delete_lifecycle}
         if method not in routes:
@@ -140,7 +184,8 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
 
 def _unsupported(name: str) -> Handler:
     async def answer(req: OssRequest) -> web.StreamResponse:
-        await get_bucket(req.storage, req.bucket)  # the bucket is checked before the sub-resource
+        if req.bucket:
+            await get_bucket(req.storage, req.bucket)  # the bucket is checked before the sub-resource
         raise OssError(400, "NotImplemented", f"The '{name}' operation is not supported by Tessera yet.")
 
     return answer

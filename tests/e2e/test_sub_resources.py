@@ -1,0 +1,58 @@
+"""Object sub-resources Tessera does not serve are refused, and the object is left as it was —
+never served as PutObject, GetObject or DeleteObject."""
+
+from __future__ import annotations
+
+import os
+
+import alibabacloud_oss_v2 as oss
+import oss2
+import pytest
+
+from tests.support import raw
+from tests.support.clients import Clients
+from tests.support.server import TesseraServer
+
+DATA = os.urandom(1500)
+
+
+@pytest.fixture
+def bucket(clients: Clients, bucket_name: str) -> oss2.Bucket:
+    bucket = clients.oss2_bucket(bucket_name)
+    bucket.put_object("k", DATA)
+    return bucket
+
+
+def assert_untouched(bucket: oss2.Bucket) -> None:
+    assert bucket.get_object("k").read() == DATA
+
+
+def test_object_acl_calls_are_refused_and_leave_the_object(bucket: oss2.Bucket) -> None:
+    with pytest.raises(oss2.exceptions.OssError) as put:
+        bucket.put_object_acl("k", oss2.OBJECT_ACL_PRIVATE)
+    assert (put.value.status, put.value.code) == (400, "NotImplemented")
+    with pytest.raises(oss2.exceptions.OssError) as get:
+        bucket.get_object_acl("k")
+    assert get.value.code == "NotImplemented"
+    assert_untouched(bucket)
+
+
+def test_v2_object_acl_calls_are_refused(clients: Clients, bucket: oss2.Bucket) -> None:
+    client = clients.v2()
+    with pytest.raises(oss.exceptions.OperationError) as put:
+        client.put_object_acl(oss.PutObjectAclRequest(bucket=bucket.bucket_name, key="k", acl="private"))
+    assert put.value.unwrap().code == "NotImplemented"
+    assert_untouched(bucket)
+
+
+@pytest.mark.parametrize("method", ["PUT", "GET", "DELETE", "POST", "HEAD"])
+@pytest.mark.parametrize("parameter", ["acl", "symlink", "restore", "append", "versionId", "x-oss-process",
+                                       "callback", "uploads", "retention"])
+def test_unserved_object_sub_resources_leave_the_object(server: TesseraServer, bucket: oss2.Bucket,
+                                                        method: str, parameter: str) -> None:
+    if (method, parameter) == ("POST", "uploads"):
+        pytest.skip("InitiateMultipartUpload")
+    value = {"versionId": "v1", "x-oss-process": "image/resize,w_10", "callback": "e30="}.get(parameter, "")
+    answer = raw.request(server, method, bucket.bucket_name, "k", query={parameter: value}, body=b"x" * 10)
+    assert 400 <= answer.status < 500
+    assert_untouched(bucket)
