@@ -134,8 +134,10 @@ class Gateway:
 
 def make_app(storage: Storage, options: ServerOptions) -> web.Application:
     # Part bodies can be large: aiohttp's own cap on request bodies is for read(), which the
-    # streaming handlers never call; XML bodies are capped where they are read.
-    app = web.Application(client_max_size=1024**4)
+    # streaming handlers never call; XML bodies are capped where they are read. Bodies are taken
+    # as sent, never decoded by the HTTP layer, whatever their Content-Encoding: OSS stores
+    # pre-compressed bytes verbatim (docs/compatibility.md, Content-Encoding).
+    app = web.Application(client_max_size=1024**4, handler_args={"auto_decompress": False})
     app[STORAGE_KEY] = storage
     gateway = Gateway(storage, options)
     app.router.add_route("*", "/{tail:.*}", gateway.handle)
