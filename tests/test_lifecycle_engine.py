@@ -50,7 +50,7 @@ def test_an_upload_completed_or_touched_after_selection_is_left_alone(tmp_path: 
         aborted = await multipart.abort_stale_uploads(storage, [completed, touched, stale],
                                                       updated_at_or_before_ms=cutoff)
         assert aborted == {stale}
-        assert (await objects.open_object(storage, "engine", "completed")).info.size == 4
+        assert (await objects.object_info(storage, "engine", "completed")).size == 4
 
     _run(tmp_path, scenario)
 
@@ -61,13 +61,13 @@ def test_an_object_overwritten_after_selection_is_left_alone(tmp_path: Path) -> 
                                          attrs=ObjectAttributes())
         await objects.put_object(storage, "engine", "gone", _body(b"x"), size=1, content_md5=None,
                                  attrs=ObjectAttributes())
-        gone = (await objects.open_object(storage, "engine", "gone")).info
+        gone = (await objects.object_info(storage, "engine", "gone"))
         await asyncio.sleep(0.005)
         await objects.put_object(storage, "engine", "k", _body(b"two"), size=3, content_md5=None,
                                  attrs=ObjectAttributes())
         deleted = await objects.expire_objects(storage, "engine", [("k", first.last_modified_ms),
                                                                    ("gone", gone.last_modified_ms)])
         assert deleted == {"gone"}
-        assert (await objects.open_object(storage, "engine", "k")).info.etag != first.etag
+        assert (await objects.object_info(storage, "engine", "k")).etag != first.etag
 
     _run(tmp_path, scenario)

@@ -1,16 +1,22 @@
-"""Reading objects made of several blob files: byte ranges as file segments, sent zero-copy."""
+"""Reading objects made of several blob files: byte ranges as file segments, opened before a
+single byte is promised.
+
+A reader opens every file it will read *before* it answers. From then on the bytes stay
+readable to the end, whatever writers do: a blob released by an overwrite, a delete or the
+collector is unlinked, and POSIX keeps an unlinked file's data until its last descriptor is
+closed. A file that is already gone when the reader opens it raises BlobMissing (the object
+changed since its metadata was read: the reader looks again); one shorter than its metadata
+says raises BlobDamaged — never a short body or a hang.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
-from aiohttp import web
-
-SENDFILE_FALLBACK_CHUNK = 1024 * 1024
+from tessera.core.errors import BlobDamaged, BlobMissing
 
 
 @dataclass(frozen=True)
@@ -37,52 +43,66 @@ def slice_segments(pieces: list[tuple[Path, int]], start: int, end: int) -> list
     return segments
 
 
-class SegmentsResponse(web.StreamResponse):
-    """A response whose body is a list of file segments, sent with ``sendfile`` where possible.
+@dataclass(frozen=True)
+class OpenSegment:
+    file: BinaryIO
+    offset: int
+    length: int
 
-    Part files are opened one at a time, so a 10 000-part object needs one descriptor. A file
-    that vanished mid-stream (the object was overwritten) aborts the connection: the client
-    sees a short body, never wrong bytes.
-    """
 
-    def __init__(self, segments: list[Segment], *, status: int = 200, headers: Any = None) -> None:
-        super().__init__(status=status, headers=headers)
-        self._segments = segments
-        self.content_length = sum(s.length for s in segments)
+class OpenedSegments:
+    """Segments whose files are open, in order; close() (or ``with``) releases them."""
 
-    async def prepare(self, request: web.BaseRequest) -> Any:
-        if self.prepared:
-            return self._payload_writer
-        writer = await super().prepare(request)
-        if request.method == "HEAD" or not self._segments:
-            return writer
-        transport = request.transport
-        if transport is None:
-            raise ConnectionResetError("Connection lost")
-        loop = asyncio.get_running_loop()
+    def __init__(self, segments: list[OpenSegment]) -> None:
+        self.segments = segments
+
+    @property
+    def length(self) -> int:
+        return sum(s.length for s in self.segments)
+
+    def close(self) -> None:
+        for segment in self.segments:
+            segment.file.close()
+        self.segments = []
+
+    def __enter__(self) -> "OpenedSegments":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_segments(segments: list[Segment]) -> OpenedSegments:
+    """Open every segment's file (blocking: call it off the event loop when there are many)."""
+    opened: list[OpenSegment] = []
+    try:
+        for segment in segments:
+            try:
+                file = open(segment.path, "rb")
+            except FileNotFoundError:
+                raise BlobMissing(f"Blob {segment.path.name} is missing.") from None
+            opened.append(OpenSegment(file, segment.offset, segment.length))
+            size = os.fstat(file.fileno()).st_size
+            if size < segment.offset + segment.length:
+                raise BlobDamaged(f"Blob {segment.path.name} has {size} bytes; its metadata needs "
+                                  f"{segment.offset + segment.length}.")
+    except BaseException:
+        OpenedSegments(opened).close()
+        raise
+    return OpenedSegments(opened)
+
+
+def raise_open_file_limit() -> None:
+    """Let this process open as many files as its hard limit allows: a reader holds every part
+    of a 10 000-part object open while it streams."""
+    try:
+        import resource
+    except ImportError:  # not on POSIX
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft, 1 << 20) if hard == resource.RLIM_INFINITY else hard
+    if soft < wanted:
         try:
-            for segment in self._segments:
-                with open(segment.path, "rb") as file:
-                    if self.compression:
-                        await self._copy(writer, file, segment)
-                        continue
-                    # Zero-copy where the OS allows; asyncio falls back to read-and-write itself.
-                    await loop.sendfile(transport, file, segment.offset, segment.length)
-        except (FileNotFoundError, ConnectionError):
-            transport.abort()
-            raise
-        await super().write_eof()
-        return writer
-
-    @staticmethod
-    async def _copy(writer: Any, file: Any, segment: Segment) -> None:
-        loop = asyncio.get_running_loop()
-        remaining, offset = segment.length, segment.offset
-        while remaining > 0:
-            chunk = await loop.run_in_executor(None, os.pread, file.fileno(),
-                                               min(SENDFILE_FALLBACK_CHUNK, remaining), offset)
-            if not chunk:
-                raise FileNotFoundError(f"{segment.path} ended early")
-            await writer.write(chunk)
-            remaining -= len(chunk)
-            offset += len(chunk)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):
+            pass

@@ -18,14 +18,15 @@ from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator, TypeVar
 
 from tessera.blobs.checksums import crc64
-from tessera.blobs.segments import Segment
+from tessera.blobs.segments import OpenedSegments, Segment, open_segments, raise_open_file_limit
 from tessera.blobs.writeback import WRITEBACK_EVERY, start_writeback
-from tessera.core.errors import EntityTooLarge, IncompleteBody, InvalidDigest, TesseraError
+from tessera.core.errors import BlobDamaged, EntityTooLarge, IncompleteBody, InvalidDigest, TesseraError
 
 T = TypeVar("T")
 
 BATCH_BYTES = 1024 * 1024
 COPY_CHUNK = 4 * 1024 * 1024
+OPEN_ON_LOOP = 8  # segments opened on the event loop; more are opened in the I/O threads
 
 # Hashing and writing release the GIL; a few threads keep every core busy with uploads.
 _io_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tessera-blob-io")
@@ -87,6 +88,7 @@ class BlobStore:
         self.tmp_dir = root / "tmp"
         self.blob_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        raise_open_file_limit()
 
     @staticmethod
     def new_blob_id() -> str:
@@ -142,12 +144,18 @@ class BlobStore:
             sink.discard()
             raise
 
-    async def write_from(self, blob_id: str, segments: list[Segment]) -> WrittenBlob:
-        """A new blob holding the bytes of ``segments`` (server-side copy)."""
+    async def open_segments(self, segments: list[Segment]) -> OpenedSegments:
+        """Open the files of ``segments`` for reading (see ``tessera.blobs.segments``)."""
+        if len(segments) <= OPEN_ON_LOOP:
+            return open_segments(segments)
+        return await self.off_loop(lambda: open_segments(segments))
+
+    async def write_from(self, blob_id: str, source: OpenedSegments) -> WrittenBlob:
+        """A new blob holding the bytes of the opened ``source`` (server-side copy)."""
         loop = asyncio.get_running_loop()
         sink = self._open_sink(blob_id)
         try:
-            await loop.run_in_executor(_io_threads, self._copy_into, sink, segments)
+            await loop.run_in_executor(_io_threads, self._copy_into, sink, source)
             await loop.run_in_executor(_io_threads, self._install, sink, blob_id)
             return sink.result()
         except BaseException:
@@ -210,17 +218,16 @@ class BlobStore:
             os.close(directory)
 
     @staticmethod
-    def _copy_into(sink: _Sink, segments: list[Segment]) -> None:
-        for segment in segments:
-            with open(segment.path, "rb") as source:
-                source.seek(segment.offset)
-                remaining = segment.length
-                while remaining > 0:
-                    chunk = source.read(min(COPY_CHUNK, remaining))
-                    if not chunk:
-                        raise TesseraError(f"Blob {segment.path.name} is shorter than its metadata says.")
-                    sink.consume([chunk])
-                    remaining -= len(chunk)
+    def _copy_into(sink: _Sink, source: OpenedSegments) -> None:
+        for segment in source.segments:
+            offset, remaining = segment.offset, segment.length
+            while remaining > 0:
+                chunk = os.pread(segment.file.fileno(), min(COPY_CHUNK, remaining), offset)
+                if not chunk:
+                    raise BlobDamaged(f"Blob {segment.file.name} ended before its metadata says.")
+                sink.consume([chunk])
+                offset += len(chunk)
+                remaining -= len(chunk)
 
 
 async def _guarded(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -141,3 +141,17 @@ class InvalidRange(TesseraError):
 
 class InternalError(TesseraError):
     default_message = "We encountered an internal error. Please try again."
+
+
+class DataUnavailable(InternalError):
+    """A blob file is missing, or shorter than its metadata says."""
+
+    default_message = "The object's data could not be read. Please try again."
+
+
+class BlobMissing(DataUnavailable):
+    """The file is gone: released by a writer since the metadata was read (readers retry), or lost."""
+
+
+class BlobDamaged(DataUnavailable):
+    """The file is shorter than its metadata says (``tessera admin fsck`` reports it)."""

@@ -42,7 +42,7 @@ from tessera.core.models import (
     Upload,
 )
 from tessera.core.names import check_key
-from tessera.core.objects import install_object, open_object, resolve_attributes
+from tessera.core.objects import install_object, read_object, resolve_attributes
 from tessera.core.storage import Storage
 from tessera.meta import blobs as blob_rows
 from tessera.meta import buckets as bucket_rows
@@ -124,26 +124,31 @@ async def upload_part_copy(storage: Storage, bucket_name: str, key: str, upload_
     """A part made of (a range of) an existing object."""
     check_key(key)
     check_part_number(part_number)
-    source = await open_object(storage, source_bucket, source_key)
-    conditions.check(source.info, source_conditions, for_copy=True)
-    start, end = 0, source.info.size - 1
-    if source_range is not None:
-        start, last = source_range
-        end = source.info.size - 1 if last is None else last
-        if start > end or end >= source.info.size:
-            raise InvalidArgument(
-                f"The range is not valid for a source object of {source.info.size} bytes.",
-                name="x-oss-copy-source-range", value=f"bytes={start}-{'' if last is None else last}",
-            )
-    if end - start + 1 > MAX_PART_SIZE:
-        raise InvalidArgument("A part may be at most 5 GB.", name="x-oss-copy-source-range",
-                              value=f"bytes={start}-{end}")
-    blob_id = await _pending_part_blob(storage, bucket_name, key, upload_id)
-    try:
-        written = await storage.blobs.write_from(blob_id, source.segments(start, end) if end >= start else [])
-    except BaseException:
-        await storage.discard(blob_id)
-        raise
+
+    def choose(info: ObjectInfo) -> tuple[int, int]:
+        conditions.check(info, source_conditions, for_copy=True)
+        start, end = 0, info.size - 1
+        if source_range is not None:
+            start, last = source_range
+            end = info.size - 1 if last is None else last
+            if start > end or end >= info.size:
+                raise InvalidArgument(
+                    f"The range is not valid for a source object of {info.size} bytes.",
+                    name="x-oss-copy-source-range", value=f"bytes={start}-{'' if last is None else last}",
+                )
+        if end - start + 1 > MAX_PART_SIZE:
+            raise InvalidArgument("A part may be at most 5 GB.", name="x-oss-copy-source-range",
+                                  value=f"bytes={start}-{end}")
+        return start, end
+
+    source = await read_object(storage, source_bucket, source_key, choose)
+    with source.body:
+        blob_id = await _pending_part_blob(storage, bucket_name, key, upload_id)
+        try:
+            written = await storage.blobs.write_from(blob_id, source.body)
+        except BaseException:
+            await storage.discard(blob_id)
+            raise
     return await _commit_part(storage, bucket_name, key, upload_id, part_number, blob_id, written)
 
 

@@ -1,24 +1,29 @@
 """Object operations: put, read, copy, delete, list.
 
 Every write follows one path: record a pending blob → stream it to disk → one transaction that
-installs the object and releases whatever it replaced → unlink the released blobs.
+installs the object and releases whatever it replaced → unlink the released blobs. Every read
+(GET, and the source of a copy) opens the files it will read before anything is promised, so
+the unlinks of a concurrent overwrite or delete cannot cut it short (``read_object``).
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tessera.blobs.segments import Segment, slice_segments
+from tessera.blobs.segments import OpenedSegments, Segment, slice_segments
 from tessera.blobs.store import WrittenBlob
 from tessera.core import conditions
 from tessera.core.buckets import get_bucket
 from tessera.core.errors import (
+    BlobMissing,
+    DataUnavailable,
     FileAlreadyExists,
     InternalError,
     InvalidArgument,
@@ -35,10 +40,17 @@ from tessera.meta import records
 from tessera.meta import uploads as upload_rows
 from tessera.meta.ranges import Bound
 
+log = logging.getLogger(__name__)
+
+# How often a read looks again at an object that changed between reading its metadata and
+# opening its files; each look sees a newer version, so this only runs out under a storm of
+# overwrites of one key.
+READ_ATTEMPTS = 8
+
 
 @dataclass(frozen=True)
-class OpenObject:
-    """An object and the files that hold its bytes, in order."""
+class ObjectLayout:
+    """An object and the files that hold its bytes, in order (nothing opened yet)."""
 
     info: ObjectInfo
     pieces: list[tuple[Path, int]]
@@ -137,7 +149,56 @@ async def put_object(storage: Storage, bucket_name: str, key: str, body: AsyncIt
                                      forbid_overwrite=forbid_overwrite)
 
 
-async def open_object(storage: Storage, bucket_name: str, key: str) -> OpenObject:
+async def object_info(storage: Storage, bucket_name: str, key: str) -> ObjectInfo:
+    """An object's metadata (HEAD, GetObjectMeta, tags); NoSuchKey if there is none."""
+    return (await _layout(storage, bucket_name, key)).info
+
+
+@dataclass
+class ObjectRead:
+    """An object being read: its metadata, the byte range chosen (None: all of it), and those
+    bytes, opened. The reader must close ``body`` (it is a context manager)."""
+
+    info: ObjectInfo
+    byte_range: tuple[int, int] | None
+    body: OpenedSegments
+
+
+# Given the object found, raises if it must not be read (preconditions) and returns the
+# inclusive byte range wanted, or None for the whole object.
+RangeChooser = Callable[[ObjectInfo], "tuple[int, int] | None"]
+
+
+async def read_object(storage: Storage, bucket_name: str, key: str, choose: RangeChooser) -> ObjectRead:
+    """Open the bytes of the object at ``key`` that ``choose`` asks for.
+
+    Between reading the metadata and opening the files, a writer may replace or delete the
+    object and unlink its blobs: then the files are missing and the metadata, read again, shows
+    the newer version (or NoSuchKey), which is what is read. The same version with a file
+    missing is data loss, reported as DataUnavailable and logged for the operator.
+    """
+    previous: ObjectLayout | None = None
+    for _ in range(READ_ATTEMPTS):
+        layout = await _layout(storage, bucket_name, key)
+        if previous is not None and layout == previous:
+            log.error("object %s/%s: a blob file is missing (run tessera admin fsck)", bucket_name, key)
+            raise DataUnavailable(Key=key)
+        chosen = choose(layout.info)
+        start, end = chosen if chosen is not None else (0, layout.info.size - 1)
+        try:
+            body = await storage.blobs.open_segments(layout.segments(start, end))
+        except BlobMissing:
+            previous = layout
+            continue
+        except DataUnavailable:
+            log.error("object %s/%s: a blob file is shorter than its metadata (run tessera admin fsck)",
+                      bucket_name, key)
+            raise
+        return ObjectRead(layout.info, chosen, body)
+    raise InternalError("The object kept changing while it was being read; retry.", Key=key)
+
+
+async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
     check_key(key)
     async with storage.db.read() as conn:
         bucket = await bucket_rows.get(conn, bucket_name)
@@ -150,7 +211,7 @@ async def open_object(storage: Storage, bucket_name: str, key: str) -> OpenObjec
         else:
             assert info.blob_id is not None
             pieces = [(storage.blobs.path(info.blob_id), info.size)]
-    return OpenObject(info, pieces)
+    return ObjectLayout(info, pieces)
 
 
 async def copy_object(storage: Storage, source_bucket: str, source_key: str, bucket_name: str, key: str, *,
@@ -160,8 +221,17 @@ async def copy_object(storage: Storage, source_bucket: str, source_key: str, buc
     ``replace_tags`` None its tags (x-oss-tagging-directive COPY)."""
     check_key(key)
     await get_bucket(storage, bucket_name)
-    source = await open_object(storage, source_bucket, source_key)
-    conditions.check(source.info, source_conditions, for_copy=True)
+    source = await read_object(storage, source_bucket, source_key,
+                               lambda info: conditions.check(info, source_conditions, for_copy=True))
+    with source.body:
+        return await _copy_opened(storage, source, source_bucket, source_key, bucket_name, key,
+                                  replace_attrs=replace_attrs, replace_tags=replace_tags,
+                                  forbid_overwrite=forbid_overwrite)
+
+
+async def _copy_opened(storage: Storage, source: ObjectRead, source_bucket: str, source_key: str,
+                       bucket_name: str, key: str, *, replace_attrs: ObjectAttributes | None,
+                       replace_tags: dict[str, str] | None, forbid_overwrite: bool) -> ObjectInfo:
     same_object = (source_bucket, source_key) == (bucket_name, key)
     if same_object and replace_attrs is None and replace_tags is None:
         raise InvalidArgument(
@@ -175,7 +245,7 @@ async def copy_object(storage: Storage, source_bucket: str, source_key: str, buc
         return await _replace_metadata(storage, bucket_name, key, source.info, attrs)
     blob_id = await storage.pending_blob()
     try:
-        written = await storage.blobs.write_from(blob_id, source.segments(0, source.info.size - 1))
+        written = await storage.blobs.write_from(blob_id, source.body)
     except BaseException:
         await storage.discard(blob_id)
         raise

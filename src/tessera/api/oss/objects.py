@@ -11,7 +11,7 @@ from aiohttp import web
 from tessera.api.oss import wire
 from tessera.api.oss.context import META_PREFIX, OssRequest, empty_response, xml_response
 from tessera.api.oss.wire import element, leaf
-from tessera.blobs.segments import SegmentsResponse
+from tessera.api.responses import SegmentsResponse
 from tessera.core import conditions, objects
 from tessera.core.errors import InvalidArgument, InvalidRange, MalformedXML
 from tessera.core.metering import COUNTED_FROM_TRANSITION
@@ -116,34 +116,36 @@ def _unsatisfiable(size: int, strict: bool) -> None:
 
 
 async def get_object(req: OssRequest) -> web.StreamResponse:
-    opened = await objects.open_object(req.storage, req.bucket, req.key)
-    info = opened.info
-    conditions.check(info, read_conditions(req))
-    headers = object_headers(info)
+    strict = (req.header("x-oss-range-behavior") or "").lower() == "standard"
+
+    def choose(info: ObjectInfo) -> tuple[int, int] | None:
+        conditions.check(info, read_conditions(req))
+        return parse_range(req.header("Range"), info.size, strict=strict)
+
+    read = await objects.read_object(req.storage, req.bucket, req.key, choose)
+    headers = object_headers(read.info)
     for param, header in RESPONSE_OVERRIDES.items():
         if req.target.get(param):
             headers[header] = req.target.get(param)
-    strict = (req.header("x-oss-range-behavior") or "").lower() == "standard"
-    byte_range = parse_range(req.header("Range"), info.size, strict=strict)
-    if byte_range is None:
-        return SegmentsResponse(opened.segments(0, info.size - 1), status=200, headers=headers)
-    start, end = byte_range
+    if read.byte_range is None:
+        return SegmentsResponse(read.body, status=200, headers=headers)
+    start, end = read.byte_range
     # The whole-object CRC on a 206 breaks v2's ranged get_object_to_file (protocol reference §8.3).
     del headers["x-oss-hash-crc64ecma"]
-    headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
-    return SegmentsResponse(opened.segments(start, end), status=206, headers=headers)
+    headers["Content-Range"] = f"bytes {start}-{end}/{read.info.size}"
+    return SegmentsResponse(read.body, status=206, headers=headers)
 
 
 async def head_object(req: OssRequest) -> web.Response:
-    opened = await objects.open_object(req.storage, req.bucket, req.key)
-    conditions.check(opened.info, read_conditions(req))
-    headers = object_headers(opened.info)
-    headers["Content-Length"] = str(opened.info.size)
+    info = await objects.object_info(req.storage, req.bucket, req.key)
+    conditions.check(info, read_conditions(req))
+    headers = object_headers(info)
+    headers["Content-Length"] = str(info.size)
     return web.Response(status=200, headers=headers)
 
 
 async def get_object_meta(req: OssRequest) -> web.Response:
-    info = (await objects.open_object(req.storage, req.bucket, req.key)).info
+    info = await objects.object_info(req.storage, req.bucket, req.key)
     return web.Response(status=200, headers={
         "ETag": wire.quoted_etag(info.etag),
         "Last-Modified": wire.http_time(info.last_modified_ms),

@@ -28,8 +28,7 @@ async def put_object_tagging(req: OssRequest) -> web.Response:
 
 
 async def get_object_tagging(req: OssRequest) -> web.Response:
-    found = await objects.open_object(req.storage, req.bucket, req.key)
-    tags = found.info.attributes.tags
+    tags = (await objects.object_info(req.storage, req.bucket, req.key)).attributes.tags
     return xml_response(element("Tagging", element(
         "TagSet", *(element("Tag", leaf("Key", k), leaf("Value", v)) for k, v in tags.items()))))
 
