@@ -250,6 +250,8 @@ async def _fsck(args: argparse.Namespace) -> int:
     print(f"referenced blobs: {report.referenced}")
     print(f"blob files: {report.files}")
     print(f"unreferenced files: {len(report.unreferenced_files)}")
+    print(f"blob bytes on disk: {report.file_bytes}")
+    print(f"blob bytes owned: {report.owned_bytes}")
     for problem in report.problems:
         print(f"PROBLEM: {problem}")
     print("ok" if report.ok else f"{len(report.problems)} problem(s)")

@@ -13,6 +13,8 @@ from tessera.meta import blobs as blob_rows
 class FsckReport:
     referenced: int = 0
     files: int = 0
+    file_bytes: int = 0   # the size of every blob file
+    owned_bytes: int = 0  # what metadata says the referenced blobs hold
     problems: list[str] = field(default_factory=list)
     unreferenced_files: list[str] = field(default_factory=list)
 
@@ -29,6 +31,8 @@ async def fsck(storage: Storage) -> FsckReport:
         states = await blob_rows.states(conn)
     files = dict(storage.blobs.blob_files())
     report = FsckReport(referenced=len(referenced), files=len(files))
+    report.owned_bytes = sum(referenced.values())
+    report.file_bytes = await storage.blobs.off_loop(lambda: sum(_size(storage, blob_id) for blob_id in files))
     for blob_id, size in sorted(referenced.items()):
         if states.get(blob_id) != blob_rows.LIVE:
             report.problems.append(f"blob {blob_id} is referenced but its row is {states.get(blob_id, 'missing')}")
@@ -42,3 +46,10 @@ async def fsck(storage: Storage) -> FsckReport:
             report.problems.append(f"blob {blob_id} is live but nothing refers to it (a leak)")
     report.unreferenced_files = sorted(set(files) - set(referenced))
     return report
+
+
+def _size(storage: Storage, blob_id: str) -> int:
+    try:
+        return storage.blobs.path(blob_id).stat().st_size
+    except FileNotFoundError:  # freed since it was listed
+        return 0
