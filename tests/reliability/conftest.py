@@ -10,9 +10,12 @@ from typing import Callable, Iterator
 import pytest
 
 from tests.conftest import start_server
+from tests.reliability.knobs import knob
 from tests.support.server import TesseraServer
 
 CONFIGURATIONS = [("sqlite", 1), ("sqlite", 2), ("postgresql", 1), ("postgresql", 2)]
+# Seconds one test may take before pytest-timeout stops it: long runs need far more than CI's.
+TIMEOUT = knob("TEST_TIMEOUT", ci=600, long=6 * 3600)
 _summaries: list[str] = []
 
 
@@ -20,6 +23,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/reliability/" in item.nodeid:
             item.add_marker(pytest.mark.reliability)
+            item.add_marker(pytest.mark.timeout(TIMEOUT))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
