@@ -1,0 +1,117 @@
+"""The server's connections, for a shutdown that answers every request it accepted.
+
+aiohttp's own shutdown (``AppRunner.cleanup``: ``Server.pre_shutdown``, then
+``RequestHandler.shutdown``) first marks every connection as closing, and a closing connection
+throws away whatever bytes still arrive. The rest of an upload body still in the socket buffers
+when the shutdown begins never reaches its handler, which waits for it until the shutdown
+timeout (60 s) or until the client gives up; either way the client gets no answer. Here,
+instead, ``Listener.drain`` closes the listening socket and the idle connections, lets each
+busy connection keep receiving until its request is answered (with ``Connection: close``), and
+cancels only what still runs when the grace period ends.
+
+This relies on a few internals of aiohttp 3's ``RequestHandler`` (``_request_count``,
+``_task_handler``, ``_waiter``); tests/test_connections.py holds them to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from typing import Any
+
+from aiohttp import web
+from aiohttp.web_protocol import RequestHandler
+
+POLL_SECONDS = 0.05  # how often a drain looks for connections that went idle
+CUT_WAIT_SECONDS = 2.0  # how long cancelled requests get to clean up after the grace period
+KEEPALIVE_SECONDS = 75.0  # an idle keep-alive connection is closed after this (as web.run_app)
+
+
+class Connection(RequestHandler):
+    """One client connection (aiohttp's protocol object), aware of its listener's drain."""
+
+    def __init__(self, listener: "Listener", **options: Any) -> None:
+        super().__init__(listener.dispatcher, loop=asyncio.get_running_loop(), **options)
+        self.listener = listener
+        self.answered = 0  # requests whose answer was sent (or failed to be)
+        self.task: asyncio.Task[None] | None = None  # serves the connection's requests in turn
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.task = self._task_handler
+
+    @property
+    def quiet(self) -> bool:
+        """Every request received has been answered."""
+        return self.answered >= self._request_count
+
+    @property
+    def idle(self) -> bool:
+        """Quiet, and waiting for the next request (not still reading an unused body)."""
+        return self.quiet and self._waiter is not None and not self._waiter.done()
+
+    async def finish_response(self, request: web.BaseRequest, resp: web.StreamResponse,
+                              start_time: float | None) -> tuple[web.StreamResponse, bool]:
+        self._close_if_draining(resp)
+        try:
+            return await super().finish_response(request, resp, start_time)
+        finally:
+            self.answered += 1
+            self._close_if_draining(resp)  # an answer already under way when the drain began
+
+    def _close_if_draining(self, resp: web.StreamResponse) -> None:
+        if self.listener.draining:
+            resp.force_close()
+
+    def cut(self) -> None:
+        """Cancel the request in progress and drop the connection (the grace period is over)."""
+        if self.task is not None:
+            self.task.cancel()
+        self.force_close()
+
+
+class Listener:
+    """The listening socket and the connections it accepted, for aiohttp's request dispatcher
+    (``AppRunner.server``)."""
+
+    def __init__(self, dispatcher: web.Server, **options: Any) -> None:
+        self.dispatcher = dispatcher
+        self.options = {"keepalive_timeout": KEEPALIVE_SECONDS, **options}
+        self.draining = False
+        self._server: asyncio.AbstractServer | None = None
+
+    async def listen(self, sock: socket.socket, *, backlog: int) -> None:
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: Connection(self, **self.options), sock=sock, backlog=backlog
+        )
+
+    @property
+    def connections(self) -> list[Connection]:
+        return self.dispatcher.connections  # type: ignore[return-value]
+
+    async def drain(self, grace: float) -> int:
+        """Stop listening and close the idle connections now; let the requests in progress be
+        received, handled and answered for up to ``grace`` seconds, closing each connection once
+        it is idle; then cut what still runs. Returns how many connections were cut."""
+        loop = asyncio.get_running_loop()
+        self.draining = True
+        if self._server is not None:
+            self._server.close()
+        deadline = loop.time() + grace
+        while True:
+            busy = []
+            for connection in self.connections:
+                if connection.idle:
+                    connection.force_close()
+                else:
+                    busy.append(connection)
+            remaining = deadline - loop.time()
+            if not busy or remaining <= 0:
+                break
+            await asyncio.sleep(min(POLL_SECONDS, remaining))
+        for connection in busy:
+            connection.cut()
+        tasks = [c.task for c in busy if c.task is not None and not c.task.done()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=CUT_WAIT_SECONDS)
+        return len(busy)

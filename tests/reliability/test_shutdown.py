@@ -1,0 +1,214 @@
+"""SIGTERM and SIGINT stop the server without losing or leaving unanswered what it accepted:
+uploads whose body was sent or is still arriving, GETs streaming, a Complete are answered, the
+listening socket and idle connections close at once, and the process exits as soon as the last
+answer is out — or, for a request still running when ``--shutdown-grace`` ends, right after it
+is cut."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import http.client
+import os
+import re
+import signal
+import socket
+import time
+from typing import Callable, Iterator
+
+import oss2
+import pytest
+
+from tests.conftest import start_server
+from tests.reliability.conftest import CONFIGURATIONS
+from tests.reliability.knobs import knob
+from tests.support import raw
+from tests.support.clients import Clients
+from tests.support.server import TesseraServer
+
+GRACE = 10.0  # --shutdown-grace where every request should finish well within it
+CUT_GRACE = 1.5  # --shutdown-grace where one request never finishes
+EXIT_SLACK = 3.0  # exit after a cut: the cut requests' clean-up, closing the storage, the interpreter
+UPLOAD = 8 * 1024 * 1024  # large enough that the server still reads it when the client is done sending
+OBJECT = 16 * 1024 * 1024  # larger than the socket buffers: a GET of it streams until read
+UPLOADS = knob("SHUTDOWN_UPLOADS", ci=3, long=12)
+
+
+def _server_with_grace(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                       grace: float) -> Iterator[TesseraServer]:
+    backend, workers = request.param
+    server = start_server(tmp_path_factory, request, backend, workers=workers,
+                          extra_args=("--shutdown-grace", str(grace)))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=CONFIGURATIONS, ids=lambda c: f"{c[0]}-w{c[1]}")
+def draining_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    yield from _server_with_grace(request, tmp_path_factory, GRACE)
+
+
+@pytest.fixture(params=CONFIGURATIONS, ids=lambda c: f"{c[0]}-w{c[1]}")
+def cutting_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    yield from _server_with_grace(request, tmp_path_factory, CUT_GRACE)
+
+
+def _config(server: TesseraServer) -> str:
+    return f"{'postgresql' if server.metadata_url else 'sqlite'}-w{server.workers}"
+
+
+def _put(server: TesseraServer, bucket: str, key: str, body: bytes) -> None:
+    response = raw.request(server, "PUT", bucket, key, body=body)
+    assert response.status == 200, response
+
+
+def _get(server: TesseraServer, bucket: str, key: str) -> raw.RawResponse:
+    return raw.request(server, "GET", bucket, key)
+
+
+def _send_all(sock: socket.socket, body: bytes) -> socket.socket:
+    sock.sendall(body)
+    return sock
+
+
+def _complete_xml(parts: list[tuple[int, str]]) -> bytes:
+    items = "".join(f"<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>" for n, etag in parts)
+    return f"<CompleteMultipartUpload>{items}</CompleteMultipartUpload>".encode()
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float) -> float:
+    """Seconds until ``condition`` held (or ``seconds`` if it never did)."""
+    start = time.monotonic()
+    while time.monotonic() - start < seconds and not condition():
+        time.sleep(0.02)
+    return time.monotonic() - start
+
+
+def _closed_by_peer(sock: socket.socket, since: float) -> float:
+    """Seconds from ``since`` until the server closed the connection (inf if it did not in 5 s)."""
+    sock.settimeout(5)
+    try:
+        if sock.recv(1) != b"":
+            return float("inf")
+    except ConnectionResetError:
+        pass
+    except TimeoutError:
+        return float("inf")
+    return time.monotonic() - since
+
+
+def _answer_of(sock: socket.socket, method: str) -> raw.RawResponse | None:
+    """The answer, or None when the connection closed (or stayed silent 10 s) without one."""
+    try:
+        return raw.read_response(sock, method)
+    except (http.client.HTTPException, ConnectionError, TimeoutError):
+        return None
+
+
+def test_sigterm_answers_every_request_in_flight(draining_server: TesseraServer,
+                                                 summary: Callable[[str], None]) -> None:
+    server, bucket = draining_server, "drain"
+    assert raw.request(server, "PUT", bucket).status == 200
+    big = os.urandom(OBJECT)
+    _put(server, bucket, "big", big)
+    multipart = Clients(server).oss2_bucket(bucket)
+    upload_id = multipart.init_multipart_upload("assembled").upload_id
+    pieces = [os.urandom(200 * 1024), os.urandom(100 * 1024)]
+    etags = [multipart.upload_part("assembled", upload_id, n, piece).etag for n, piece in enumerate(pieces, 1)]
+    complete_xml = _complete_xml([(n, f'"{etag}"') for n, etag in enumerate(etags, 1)])
+    sent = {f"sent-{i}": os.urandom(UPLOAD) for i in range(UPLOADS)}
+    arriving = {f"arriving-{i}": os.urandom(UPLOAD) for i in range(2)}
+
+    # In flight when SIGTERM arrives: uploads whose whole body has been sent, uploads with half of
+    # theirs sent, a GET with most of its body unread, a Complete with half of its XML sent, and
+    # an idle keep-alive connection.
+    pool = concurrent.futures.ThreadPoolExecutor(2 * UPLOADS + 4)
+    heads = {key: raw.start_request(server, "PUT", bucket, key, declared=UPLOAD) for key in sent}
+    sending = {key: pool.submit(_send_all, sock, sent[key]) for key, sock in heads.items()}
+    halves = {key: raw.start_request(server, "PUT", bucket, key, declared=UPLOAD) for key in arriving}
+    for key, sock in halves.items():
+        sock.sendall(arriving[key][: UPLOAD // 2])
+    completing = raw.start_request(server, "POST", bucket, "assembled", declared=len(complete_xml),
+                                   query={"uploadId": upload_id})
+    completing.sendall(complete_xml[: len(complete_xml) // 2])
+    reading = raw.start_request(server, "GET", bucket, "big", declared=0)
+    streamed = http.client.HTTPResponse(reading, method="GET")
+    streamed.begin()
+    first = streamed.read(64 * 1024)
+    idle = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    idle.request("GET", "/-/health")
+    idle.getresponse().read()
+    answers = {key: pool.submit(lambda s=s: _answer_of(s.result(), "PUT")) for key, s in sending.items()}
+    concurrent.futures.wait(sending.values())
+
+    signalled = time.monotonic()
+    os.kill(server.pid, signal.SIGTERM)
+    idle_closed = _closed_by_peer(idle.sock, signalled)
+    refused = _wait_for(lambda: _refused(server.port), 5.0)
+    assert server.process.poll() is None, "the server exited with requests in flight"
+    assert refused < 2.0, "the listening socket still accepts connections after SIGTERM"
+    assert idle_closed < 2.0, "an idle keep-alive connection was not closed at once"
+
+    for key, sock in halves.items():
+        sock.sendall(arriving[key][UPLOAD // 2 :])
+        answers[key] = pool.submit(_answer_of, sock, "PUT")
+    completing.sendall(complete_xml[len(complete_xml) // 2 :])
+    answers["assembled"] = pool.submit(_answer_of, completing, "POST")
+    assert first + streamed.read() == big
+    reading.close()
+    statuses = {key: (answer.result().status if answer.result() else None) for key, answer in answers.items()}
+    last_answer = time.monotonic()
+    assert statuses == dict.fromkeys(answers, 200)
+
+    server.process.wait(timeout=GRACE + EXIT_SLACK)
+    exited = time.monotonic()
+    assert server.process.returncode == 0, server.log_tail()
+    assert exited - signalled < GRACE
+    assert exited - last_answer < 2.0, "the server waited on after its last answer"
+    pool.shutdown()
+
+    server.start()
+    written = {**sent, **arriving, "big": big, "assembled": b"".join(pieces)}
+    assert {o.key for o in oss2.ObjectIterator(multipart)} == set(written)
+    for key, body in written.items():
+        assert _get(server, bucket, key).body == body, key
+    summary(f"{_config(server)}: {len(answers) + 1} requests in flight all answered; refused new connections "
+            f"{refused:.2f} s and closed the idle one {idle_closed:.2f} s after SIGTERM; exit {exited - signalled:.2f} s "
+            f"after SIGTERM, {exited - last_answer:.2f} s after the last answer")
+
+
+def test_requests_past_the_grace_are_cut(cutting_server: TesseraServer, summary: Callable[[str], None]) -> None:
+    server, bucket = cutting_server, "cut"
+    assert raw.request(server, "PUT", bucket).status == 200
+    big = os.urandom(OBJECT)
+    _put(server, bucket, "big", big)
+    # Never finished: an upload whose client stops sending halfway, a GET whose client stops reading.
+    stalled = raw.start_request(server, "PUT", bucket, "stalled", declared=UPLOAD)
+    stalled.sendall(os.urandom(UPLOAD // 2))
+    unread = raw.start_request(server, "GET", bucket, "big", declared=0)
+    unread.recv(1)
+    before = raw.blob_files(server.data_dir)
+
+    signalled = time.monotonic()
+    os.kill(server.pid, signal.SIGINT)  # as SIGTERM
+    server.process.wait(timeout=CUT_GRACE + EXIT_SLACK + 10)
+    exited = time.monotonic() - signalled
+    assert _answer_of(stalled, "PUT") is None
+    unread.close()
+    assert CUT_GRACE <= exited < CUT_GRACE + EXIT_SLACK
+    assert server.process.returncode == 0, server.log_tail()
+    assert sum(int(n) for n in re.findall(r"cut (\d+) connection", server.log_text())) == 2
+
+    server.start()
+    assert _get(server, bucket, "stalled").status == 404
+    assert _get(server, bucket, "big").body == big
+    leftovers = raw.blob_files(server.data_dir) - before
+    summary(f"{_config(server)}: exit {exited:.2f} s after SIGINT with --shutdown-grace {CUT_GRACE}; "
+            f"the cut upload is not visible and left {len(leftovers)} file(s)")
