@@ -12,12 +12,16 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from tessera.api.connections import CUT_WAIT_SECONDS, Listener
+from tessera.core.errors import IncompleteBody
 
 
 async def _count_body(request: web.Request) -> web.Response:
     received = 0
-    async for chunk in request.content.iter_any():
-        received += len(chunk)
+    try:
+        async for chunk in request.content.iter_any():
+            received += len(chunk)
+    except IncompleteBody:
+        return web.Response(status=400, text=f"incomplete after {received}")
     if request.path == "/forever":
         await asyncio.sleep(3600)
     return web.Response(text=f"got {received}")
@@ -45,6 +49,30 @@ async def _send_head(port: int, path: str, length: int) -> tuple[asyncio.StreamR
     writer.write(f"PUT {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {length}\r\n\r\n".encode())
     await writer.drain()
     return reader, writer
+
+
+def test_half_close_mid_body_is_answered_then_closed() -> None:
+    async def scenario() -> bytes:
+        async with _serving() as (_listener, port):
+            reader, writer = await _send_head(port, "/", 1000)
+            writer.write(b"x" * 300)
+            writer.write_eof()
+            return await asyncio.wait_for(reader.read(), 5)  # until the server closes
+
+    answer = asyncio.run(scenario())
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"incomplete after" in answer
+
+
+def test_half_close_after_the_whole_body_is_answered() -> None:
+    async def scenario() -> bytes:
+        async with _serving() as (_listener, port):
+            reader, writer = await _send_head(port, "/", 1000)
+            writer.write(b"x" * 1000)
+            writer.write_eof()
+            return await asyncio.wait_for(reader.read(), 5)
+
+    answer = asyncio.run(scenario())
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b"got 1000")
 
 
 def test_drain_receives_a_body_still_arriving_and_closes_the_rest() -> None:

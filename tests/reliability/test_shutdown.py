@@ -2,7 +2,7 @@
 uploads whose body was sent or is still arriving, GETs streaming, a Complete are answered, the
 listening socket and idle connections close at once, and the process exits as soon as the last
 answer is out — or, for a request still running when ``--shutdown-grace`` ends, right after it
-is cut."""
+is cut. Also: a client that half-closes mid-body is answered IncompleteBody."""
 
 from __future__ import annotations
 
@@ -212,3 +212,40 @@ def test_requests_past_the_grace_are_cut(cutting_server: TesseraServer, summary:
     leftovers = raw.blob_files(server.data_dir) - before
     summary(f"{_config(server)}: exit {exited:.2f} s after SIGINT with --shutdown-grace {CUT_GRACE}; "
             f"the cut upload is not visible and left {len(leftovers)} file(s)")
+
+
+def _half_close(sock: socket.socket, method: str) -> raw.RawResponse | None:
+    sock.shutdown(socket.SHUT_WR)
+    return _answer_of(sock, method)
+
+
+def test_half_close_mid_body_gets_incomplete_body(server: TesseraServer, bucket_name: str,
+                                                  summary: Callable[[str], None]) -> None:
+    bucket = Clients(server).oss2_bucket(bucket_name)
+    upload_id = bucket.init_multipart_upload("part").upload_id
+    xml = _complete_xml([(1, '"0123456789abcdef0123456789abcdef"')])
+    before = raw.blob_files(server.data_dir)
+    cases = {
+        "PutObject": ("PUT", "object", {}, 1024 * 1024),
+        "UploadPart": ("PUT", "part", {"partNumber": "1", "uploadId": upload_id}, 1024 * 1024),
+        "CompleteMultipartUpload": ("POST", "part", {"uploadId": upload_id}, len(xml)),
+    }
+    for operation, (method, key, query, declared) in cases.items():
+        sock = raw.start_request(server, method, bucket_name, key, declared=declared, query=query)
+        sock.sendall((xml if method == "POST" else os.urandom(declared))[: declared // 3])
+        answer = _half_close(sock, method)
+        assert answer is not None, f"{operation}: no answer"
+        assert (answer.status, answer.code) == (400, "IncompleteBody"), (operation, answer)
+    assert raw.settle(server.data_dir, before) == set()
+    assert _get(server, bucket_name, "object").status == 404
+    assert bucket.list_parts("part", upload_id).parts == []
+
+    # A client that half-closes once its whole body is sent is answered as any other.
+    body = os.urandom(300 * 1024)
+    sock = raw.start_request(server, "PUT", bucket_name, "whole", declared=len(body))
+    sock.sendall(body)
+    answer = _half_close(sock, "PUT")
+    assert answer is not None and answer.status == 200
+    assert _get(server, bucket_name, "whole").body == body
+    summary(f"{'postgresql' if server.metadata_url else 'sqlite'}: half-close mid-body answered 400 "
+            f"IncompleteBody for {len(cases)} operations, nothing stored")
