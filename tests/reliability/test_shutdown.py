@@ -2,7 +2,8 @@
 uploads whose body was sent or is still arriving, GETs streaming, a Complete are answered, the
 listening socket and idle connections close at once, and the process exits as soon as the last
 answer is out — or, for a request still running when ``--shutdown-grace`` ends, right after it
-is cut. Also: a client that half-closes mid-body is answered IncompleteBody."""
+is cut. Also: a client that half-closes mid-body is answered IncompleteBody, and a second server
+on the same data directory or port is refused (SQLite) or serves safely (PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
+from pathlib import Path
 from typing import Callable, Iterator
 
 import oss2
@@ -23,7 +26,7 @@ from tests.reliability.conftest import CONFIGURATIONS
 from tests.reliability.knobs import knob
 from tests.support import raw
 from tests.support.clients import Clients
-from tests.support.server import TesseraServer
+from tests.support.server import TesseraServer, free_port
 
 GRACE = 10.0  # --shutdown-grace where every request should finish well within it
 CUT_GRACE = 1.5  # --shutdown-grace where one request never finishes
@@ -249,3 +252,80 @@ def test_half_close_mid_body_gets_incomplete_body(server: TesseraServer, bucket_
     assert _get(server, bucket_name, "whole").body == body
     summary(f"{'postgresql' if server.metadata_url else 'sqlite'}: half-close mid-body answered 400 "
             f"IncompleteBody for {len(cases)} operations, nothing stored")
+
+
+def _serve_again(first: TesseraServer, *, data_dir: Path | None = None, port: int | None = None) -> TesseraServer:
+    second = TesseraServer(data_dir or first.data_dir, first.metadata_url)
+    second.port = port or free_port()
+    second.log_path = first.data_dir.parent / f"{first.data_dir.name}-second.log"
+    return second
+
+
+def _refusal(second: TesseraServer) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "OSS_ACCESS_KEY_ID": second.access_key_id, "OSS_ACCESS_KEY_SECRET": second.access_key_secret}
+    return subprocess.run(second.command(), capture_output=True, text=True, timeout=20, env=env)
+
+
+@pytest.fixture
+def sqlite_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    server = start_server(tmp_path_factory, request, "sqlite")
+    yield server
+    server.stop()
+
+
+def test_second_server_on_a_sqlite_data_directory_is_refused(sqlite_server: TesseraServer) -> None:
+    first = sqlite_server
+    assert raw.request(first, "PUT", "shared").status == 200
+    body = os.urandom(UPLOAD)
+    writing = raw.start_request(first, "PUT", "shared", "during", declared=UPLOAD)
+    writing.sendall(body[: UPLOAD // 2])
+    for port in (None, first.port):  # another port, and the same one
+        refused = _refusal(_serve_again(first, port=port))
+        assert refused.returncode == 1
+        assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr, refused.stderr
+        assert refused.stderr.startswith("tessera serve: "), refused.stderr
+        assert "in use" in refused.stderr
+    assert f"pid {first.pid}, {first.endpoint}" in _refusal(_serve_again(first)).stderr
+    writing.sendall(body[UPLOAD // 2 :])
+    assert _answer_of(writing, "PUT").status == 200
+    assert _get(first, "shared", "during").body == body
+
+
+def test_same_port_is_refused_in_one_line(sqlite_server: TesseraServer, tmp_path: Path) -> None:
+    refused = _refusal(_serve_again(sqlite_server, data_dir=tmp_path / "other", port=sqlite_server.port))
+    assert refused.returncode == 1
+    assert refused.stderr == (f"tessera serve: cannot listen on 127.0.0.1:{sqlite_server.port}: "
+                              "the address is already in use (another server listens there)\n")
+    assert not (tmp_path / "other").exists()
+    assert raw.unsigned_request(sqlite_server, "GET", "/-/health").status == 200
+
+
+@pytest.fixture
+def postgresql_server(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    server = start_server(tmp_path_factory, request, "postgresql")
+    yield server
+    server.stop()
+
+
+def test_second_server_shares_a_postgresql_metadata_store(postgresql_server: TesseraServer) -> None:
+    first = postgresql_server
+    assert raw.request(first, "PUT", "shared").status == 200
+    body = os.urandom(UPLOAD)
+    writing = raw.start_request(first, "PUT", "shared", "during", declared=UPLOAD)
+    writing.sendall(body[: UPLOAD // 2])
+    assert _wait_for(lambda: any((first.data_dir / "tmp").iterdir()), 5.0) < 5.0
+    # A temporary file a crash left two hours ago: the second server's collector removes it at
+    # start, and must leave the one being written (and its pending blob) alone.
+    witness = first.data_dir / "tmp" / "left-by-a-crash.tmp"
+    witness.write_bytes(b"x")
+    os.utime(witness, (time.time() - 7200, time.time() - 7200))
+    with _serve_again(first) as second:
+        assert _wait_for(lambda: not witness.exists(), 10.0) < 10.0
+        writing.sendall(body[UPLOAD // 2 :])
+        assert _answer_of(writing, "PUT").status == 200
+        assert _get(second, "shared", "during").body == body
+        _put(second, "shared", "from-second", b"second")
+        assert _get(first, "shared", "from-second").body == b"second"
+        second.stop()
+        assert "collector:" in second.log_text()

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import fcntl
 import functools
 import logging
 import multiprocessing
@@ -41,19 +43,26 @@ METRICS_PREFIX = "tessera-metrics-"  # then the server's process ID
 BACKLOG = 1024
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 KILL_AFTER_GRACE = 5.0  # a worker still running this long after its grace period is killed
+LOCK_FILE = "serve.lock"  # in the data directory, while a server with SQLite metadata runs
 AppFactory = Callable[[Storage], web.Application]
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        sock = _bind(args.host, args.port)
+        claim = _claim_data_directory(args)
+    except ServeRefused as refused:
+        print(f"tessera serve: {refused}", file=sys.stderr, flush=True)
+        return 1
+    host, port = sock.getsockname()[:2]
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    if claim is not None:
+        claim.record(url)
     asyncio.run(_prepare(args))
-    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
     sock.listen(BACKLOG)
     sock.set_inheritable(True)
-    host, port = sock.getsockname()[:2]
-    print(f"Tessera listening on http://{host}:{port} "
+    print(f"Tessera listening on {url} "
           f"(data: {os.path.abspath(args.data_dir)}, metadata: {describe_url(metadata_url(args))}, "
           f"workers: {args.workers})", flush=True)
     with _metrics_directory():
@@ -66,6 +75,57 @@ def run(args: argparse.Namespace) -> int:
             _serve_worker(args, sock, 0, app_for)
             return 0
         return _supervise(args, sock, app_for)
+
+
+class ServeRefused(Exception):
+    """The server cannot start here; the message says why, in one line."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        reason = "the address is already in use (another server listens there)" \
+            if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+        raise ServeRefused(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+class _DataDirectoryClaim:
+    """An exclusive lock on the data directory, held (and inherited by the workers) for as
+    long as the server runs, and released by the system however it ends."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def record(self, url: str) -> None:
+        """Say who holds it, for the message a second server prints."""
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()} {url}\n".encode(), 0)
+
+
+def _claim_data_directory(args: argparse.Namespace) -> _DataDirectoryClaim | None:
+    """With SQLite metadata a data directory has one server (which may have several workers):
+    a second ``tessera serve`` on it is refused before it touches anything. With PostgreSQL,
+    servers sharing the metadata (and the data directory) is how gateways scale: no claim."""
+    if not metadata_url(args).startswith("sqlite"):
+        return None
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").split()
+        os.close(fd)
+        who = f" (pid {holder[0]}, {holder[1]})" if len(holder) == 2 else ""
+        raise ServeRefused(f"the data directory {data_dir} is in use by another tessera serve{who}; with "
+                           "SQLite metadata one server serves a data directory: stop it, or give it more "
+                           "--workers") from None
+    return _DataDirectoryClaim(fd)
 
 
 @contextlib.contextmanager
