@@ -29,7 +29,7 @@ from tests.support.clients import Clients
 from tests.support.server import TesseraServer, free_port
 
 GRACE = 10.0  # --shutdown-grace where every request should finish well within it
-CUT_GRACE = 1.5  # --shutdown-grace where one request never finishes
+CUT_GRACE = 1.0  # --shutdown-grace where one request never finishes
 EXIT_SLACK = 3.0  # exit after a cut: the cut requests' clean-up, closing the storage, the interpreter
 UPLOAD = 8 * 1024 * 1024  # large enough that the server still reads it when the client is done sending
 OBJECT = 16 * 1024 * 1024  # larger than the socket buffers: a GET of it streams until read
@@ -266,28 +266,49 @@ def _refusal(second: TesseraServer) -> subprocess.CompletedProcess[str]:
     return subprocess.run(second.command(), capture_output=True, text=True, timeout=20, env=env)
 
 
+def _lone_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                 backend: str) -> TesseraServer:
+    server = start_server(tmp_path_factory, request, backend)
+    request.addfinalizer(server.stop)
+    return server
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> TesseraServer:
+    return _lone_server(request, tmp_path_factory, "sqlite")
+
+
 @pytest.fixture
-def sqlite_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
-    server = start_server(tmp_path_factory, request, "sqlite")
-    yield server
-    server.stop()
+def postgresql_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> TesseraServer:
+    return _lone_server(request, tmp_path_factory, "postgresql")
+
+
+def _half_sent_upload(server: TesseraServer) -> tuple[socket.socket, bytes]:
+    """An upload to shared/during with half its body sent."""
+    assert raw.request(server, "PUT", "shared").status == 200
+    body = os.urandom(UPLOAD)
+    writing = raw.start_request(server, "PUT", "shared", "during", declared=UPLOAD)
+    writing.sendall(body[: UPLOAD // 2])
+    return writing, body
+
+
+def _finish_upload(writing: socket.socket, body: bytes) -> None:
+    writing.sendall(body[UPLOAD // 2 :])
+    assert _answer_of(writing, "PUT").status == 200
 
 
 def test_second_server_on_a_sqlite_data_directory_is_refused(sqlite_server: TesseraServer) -> None:
     first = sqlite_server
-    assert raw.request(first, "PUT", "shared").status == 200
-    body = os.urandom(UPLOAD)
-    writing = raw.start_request(first, "PUT", "shared", "during", declared=UPLOAD)
-    writing.sendall(body[: UPLOAD // 2])
+    writing, body = _half_sent_upload(first)
     for port in (None, first.port):  # another port, and the same one
         refused = _refusal(_serve_again(first, port=port))
         assert refused.returncode == 1
         assert refused.stderr.count("\n") == 1 and "Traceback" not in refused.stderr, refused.stderr
         assert refused.stderr.startswith("tessera serve: "), refused.stderr
         assert "in use" in refused.stderr
-    assert f"pid {first.pid}, {first.endpoint}" in _refusal(_serve_again(first)).stderr
-    writing.sendall(body[UPLOAD // 2 :])
-    assert _answer_of(writing, "PUT").status == 200
+        if port is None:
+            assert f"in use by another tessera serve (pid {first.pid}, {first.endpoint})" in refused.stderr
+    _finish_upload(writing, body)
     assert _get(first, "shared", "during").body == body
 
 
@@ -300,20 +321,9 @@ def test_same_port_is_refused_in_one_line(sqlite_server: TesseraServer, tmp_path
     assert raw.unsigned_request(sqlite_server, "GET", "/-/health").status == 200
 
 
-@pytest.fixture
-def postgresql_server(request: pytest.FixtureRequest,
-                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
-    server = start_server(tmp_path_factory, request, "postgresql")
-    yield server
-    server.stop()
-
-
 def test_second_server_shares_a_postgresql_metadata_store(postgresql_server: TesseraServer) -> None:
     first = postgresql_server
-    assert raw.request(first, "PUT", "shared").status == 200
-    body = os.urandom(UPLOAD)
-    writing = raw.start_request(first, "PUT", "shared", "during", declared=UPLOAD)
-    writing.sendall(body[: UPLOAD // 2])
+    writing, body = _half_sent_upload(first)
     assert _wait_for(lambda: any((first.data_dir / "tmp").iterdir()), 5.0) < 5.0
     # A temporary file a crash left two hours ago: the second server's collector removes it at
     # start, and must leave the one being written (and its pending blob) alone.
@@ -322,8 +332,7 @@ def test_second_server_shares_a_postgresql_metadata_store(postgresql_server: Tes
     os.utime(witness, (time.time() - 7200, time.time() - 7200))
     with _serve_again(first) as second:
         assert _wait_for(lambda: not witness.exists(), 10.0) < 10.0
-        writing.sendall(body[UPLOAD // 2 :])
-        assert _answer_of(writing, "PUT").status == 200
+        _finish_upload(writing, body)
         assert _get(second, "shared", "during").body == body
         _put(second, "shared", "from-second", b"second")
         assert _get(first, "shared", "from-second").body == b"second"
