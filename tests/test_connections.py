@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import socket
 import time
 from typing import AsyncIterator
@@ -29,8 +30,8 @@ async def _count_body(request: web.Request) -> web.Response:
 
 
 @contextlib.asynccontextmanager
-async def _serving() -> AsyncIterator[tuple[Listener, int]]:
-    app = web.Application()
+async def _serving(**handler_args: object) -> AsyncIterator[tuple[Listener, int]]:
+    app = web.Application(handler_args=handler_args)
     app.router.add_route("*", "/{tail:.*}", _count_body)
     runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
@@ -45,9 +46,10 @@ async def _serving() -> AsyncIterator[tuple[Listener, int]]:
         await runner.cleanup()
 
 
-async def _send_head(port: int, path: str, length: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _send_head(port: int, path: str, length: int,
+                     extra: str = "") -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"PUT {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {length}\r\n\r\n".encode())
+    writer.write(f"PUT {path} HTTP/1.1\r\nHost: t\r\nContent-Length: {length}\r\n{extra}\r\n".encode())
     await writer.drain()
     return reader, writer
 
@@ -104,3 +106,15 @@ def test_drain_cuts_what_runs_past_the_grace() -> None:
     cut, answer, took = asyncio.run(scenario())
     assert (cut, answer) == (1, b"")
     assert 0.2 <= took < 0.2 + CUT_WAIT_SECONDS
+
+
+def test_connections_get_the_application_handler_args() -> None:
+    body = gzip.compress(b"x" * 5000)
+
+    async def scenario() -> bytes:
+        async with _serving(auto_decompress=False) as (_listener, port):
+            reader, writer = await _send_head(port, "/", len(body), "Content-Encoding: gzip\r\n")
+            writer.write(body)
+            return await asyncio.wait_for(reader.readuntil(f"got {len(body)}".encode()), 5)
+
+    assert asyncio.run(scenario()).startswith(b"HTTP/1.1 200 ")

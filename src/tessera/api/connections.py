@@ -15,7 +15,8 @@ so a body cut short that way cannot be answered. A ``Connection`` keeps the tran
 writing, fails the body being received with IncompleteBody, answers, then closes.
 
 Both rely on a few internals of aiohttp 3's ``RequestHandler`` (``_request_count``,
-``_messages``, ``_task_handler``, ``_waiter``); tests/test_connections.py holds them to it.
+``_messages``, ``_task_handler``, ``_waiter``) and ``Server._kwargs``; tests/test_connections.py
+holds them to it.
 """
 
 from __future__ import annotations
@@ -31,14 +32,15 @@ from tessera.core.errors import IncompleteBody
 
 POLL_SECONDS = 0.05  # how often a drain looks for connections that went idle
 CUT_WAIT_SECONDS = 2.0  # how long cancelled requests get to clean up after the grace period
-KEEPALIVE_SECONDS = 75.0  # an idle keep-alive connection is closed after this (as web.run_app)
 
 
 class Connection(RequestHandler):
     """One client connection (aiohttp's protocol object), aware of its listener's drain."""
 
-    def __init__(self, listener: "Listener", **options: Any) -> None:
-        super().__init__(listener.dispatcher, loop=asyncio.get_running_loop(), **options)
+    def __init__(self, listener: "Listener") -> None:
+        # What aiohttp's Server would give a RequestHandler: the runner's options and the
+        # application's handler_args.
+        super().__init__(listener.dispatcher, loop=asyncio.get_running_loop(), **listener.dispatcher._kwargs)
         self.listener = listener
         self.answered = 0  # requests whose answer was sent (or failed to be)
         self.task: asyncio.Task[None] | None = None  # serves the connection's requests in turn
@@ -122,15 +124,14 @@ class Listener:
     """The listening socket and the connections it accepted, for aiohttp's request dispatcher
     (``AppRunner.server``)."""
 
-    def __init__(self, dispatcher: web.Server, **options: Any) -> None:
+    def __init__(self, dispatcher: web.Server) -> None:
         self.dispatcher = dispatcher
-        self.options = {"keepalive_timeout": KEEPALIVE_SECONDS, **options}
         self.draining = False
         self._server: asyncio.AbstractServer | None = None
 
     async def listen(self, sock: socket.socket, *, backlog: int) -> None:
         self._server = await asyncio.get_running_loop().create_server(
-            lambda: Connection(self, **self.options), sock=sock, backlog=backlog
+            lambda: Connection(self), sock=sock, backlog=backlog
         )
 
     @property

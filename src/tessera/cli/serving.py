@@ -41,6 +41,7 @@ MAX_QUICK_DEATHS = 5
 READ_BUFFER = 256 * 1024
 METRICS_PREFIX = "tessera-metrics-"  # then the server's process ID
 BACKLOG = 1024
+KEEPALIVE_SECONDS = 75.0  # an idle keep-alive connection is closed after this (as web.run_app did)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 KILL_AFTER_GRACE = 5.0  # a worker still running this long after its grace period is killed
 LOCK_FILE = "serve.lock"  # in the data directory, while a server with SQLite metadata runs
@@ -281,11 +282,12 @@ async def _serve(args: argparse.Namespace, sock: socket.socket, index: int, app_
     app.cleanup_ctx.append(background)
     # The runner starts and cleans up the application (the storage is closed last, once no
     # request runs); the listener owns the socket and the connections.
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=CUT_WAIT_SECONDS)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=CUT_WAIT_SECONDS, access_log=None,
+                           read_bufsize=READ_BUFFER, keepalive_timeout=KEEPALIVE_SECONDS)
     await runner.setup()
     try:
         assert runner.server is not None
-        listener = Listener(runner.server, access_log=None, read_bufsize=READ_BUFFER)
+        listener = Listener(runner.server)
         await listener.listen(sock, backlog=BACKLOG)
         await stop.wait()
         busy = sum(not c.idle for c in listener.connections)
