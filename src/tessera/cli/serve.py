@@ -17,6 +17,9 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     parser.add_argument("--domain", default=None,
                         help="base domain for virtual-hosted requests (<bucket>.<domain>); path style always works")
     parser.add_argument("--workers", type=int, default=1, help="server processes sharing the port (default: 1)")
+    parser.add_argument("--shutdown-grace", type=_seconds, default=30.0, metavar="SECONDS",
+                        help="on SIGTERM or SIGINT, how long requests in progress get to finish before they "
+                             "are cut (default: 30)")
     parser.add_argument("--lifecycle-at", default="00:00", type=_time_of_day, metavar="HH:MM",
                         help="run lifecycle rules once a day at this UTC time (default 00:00, as OSS)")
     parser.add_argument("--lifecycle-every", type=float, default=None, metavar="SECONDS",
@@ -32,6 +35,16 @@ def _run(args: argparse.Namespace) -> int:
     from tessera.cli.serving import run
 
     return run(args)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}")
+    return value
 
 
 def _time_of_day(text: str) -> tuple[int, int]:

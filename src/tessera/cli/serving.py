@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import errno
+import fcntl
 import functools
 import logging
 import multiprocessing
@@ -22,6 +24,7 @@ from typing import Any, Callable, Iterator
 
 from aiohttp import web
 
+from tessera.api.connections import CUT_WAIT_SECONDS, Listener
 from tessera.cli.runtime import describe_url, metadata_url, open_storage
 from tessera.core.access import ensure_root_key
 from tessera.core.collector import collect
@@ -37,19 +40,30 @@ MAX_QUICK_DEATHS = 5
 # the socket every 128 KiB, small enough that a slow disk holds back at most 512 KiB a connection.
 READ_BUFFER = 256 * 1024
 METRICS_PREFIX = "tessera-metrics-"  # then the server's process ID
+BACKLOG = 1024
+KEEPALIVE_SECONDS = 75.0  # an idle keep-alive connection is closed after this (as web.run_app did)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+KILL_AFTER_GRACE = 5.0  # a worker still running this long after its grace period is killed
+LOCK_FILE = "serve.lock"  # in the data directory, while a server with SQLite metadata runs
 AppFactory = Callable[[Storage], web.Application]
 
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(_prepare(args))
-    sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((args.host, args.port))
-    sock.listen(1024)
-    sock.set_inheritable(True)
+    try:
+        sock = _bind(args.host, args.port)
+        claim = _claim_data_directory(args)
+    except ServeRefused as refused:
+        print(f"tessera serve: {refused}", file=sys.stderr, flush=True)
+        return 1
     host, port = sock.getsockname()[:2]
-    print(f"Tessera listening on http://{host}:{port} "
+    url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+    if claim is not None:
+        claim.record(url)
+    asyncio.run(_prepare(args))
+    sock.listen(BACKLOG)
+    sock.set_inheritable(True)
+    print(f"Tessera listening on {url} "
           f"(data: {os.path.abspath(args.data_dir)}, metadata: {describe_url(metadata_url(args))}, "
           f"workers: {args.workers})", flush=True)
     with _metrics_directory():
@@ -62,6 +76,57 @@ def run(args: argparse.Namespace) -> int:
             _serve_worker(args, sock, 0, app_for)
             return 0
         return _supervise(args, sock, app_for)
+
+
+class ServeRefused(Exception):
+    """The server cannot start here; the message says why, in one line."""
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        reason = "the address is already in use (another server listens there)" \
+            if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+        raise ServeRefused(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
+
+
+class _DataDirectoryClaim:
+    """An exclusive lock on the data directory, held (and inherited by the workers) for as
+    long as the server runs, and released by the system however it ends."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def record(self, url: str) -> None:
+        """Say who holds it, for the message a second server prints."""
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, f"{os.getpid()} {url}\n".encode(), 0)
+
+
+def _claim_data_directory(args: argparse.Namespace) -> _DataDirectoryClaim | None:
+    """With SQLite metadata a data directory has one server (which may have several workers):
+    a second ``tessera serve`` on it is refused before it touches anything. With PostgreSQL,
+    servers sharing the metadata (and the data directory) is how gateways scale: no claim."""
+    if not metadata_url(args).startswith("sqlite"):
+        return None
+    data_dir = Path(args.data_dir).resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode(errors="replace").split()
+        os.close(fd)
+        who = f" (pid {holder[0]}, {holder[1]})" if len(holder) == 2 else ""
+        raise ServeRefused(f"the data directory {data_dir} is in use by another tessera serve{who}; with "
+                           "SQLite metadata one server serves a data directory: stop it, or give it more "
+                           "--workers") from None
+    return _DataDirectoryClaim(fd)
 
 
 @contextlib.contextmanager
@@ -109,73 +174,132 @@ async def _prepare(args: argparse.Namespace) -> None:
 
 def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactory) -> int:
     """Run ``args.workers`` processes on the socket and replace any that dies, until told to
-    stop. A worker that keeps dying at start (a broken configuration) stops the server."""
+    stop (SIGTERM, SIGINT): then close the socket, pass the signal on to every worker and wait
+    for them to finish their requests. A worker that keeps dying at start (a broken
+    configuration) stops the server."""
     from prometheus_client import multiprocess  # after _metrics_directory: see there
 
     log = logging.getLogger("tessera.supervisor")
     context = multiprocessing.get_context("fork")
     stopping = False
+    # A signal wakes the wait below at once: its handler runs only between two waits.
+    wake_up, woken = os.pipe()
+    os.set_blocking(wake_up, False)
+    os.set_blocking(woken, False)
+    signal.set_wakeup_fd(woken)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
     def start(index: int) -> Any:
         worker = context.Process(target=_serve_worker, args=(args, sock, index, app_for), daemon=False)
-        worker.start()
+        # Blocked across the fork, the worker unblocks them once its own handlers are in place.
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            worker.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         worker.started_at = time.monotonic()
         return worker
 
     workers = {index: start(index) for index in range(args.workers)}
     quick_deaths = 0
-
-    def stop(signum: int, _frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
-        for worker in workers.values():
-            if worker.is_alive() and worker.pid:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.pid, signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     while not stopping:
-        multiprocessing.connection.wait([w.sentinel for w in workers.values()], timeout=1.0)
+        multiprocessing.connection.wait([w.sentinel for w in workers.values()] + [wake_up], timeout=1.0)
+        with contextlib.suppress(BlockingIOError):
+            os.read(wake_up, 512)
         for index, worker in list(workers.items()):
             if worker.is_alive() or stopping:
                 continue
             quick_deaths = quick_deaths + 1 if time.monotonic() - worker.started_at < WORKER_MIN_LIFE else 0
             if quick_deaths > MAX_QUICK_DEATHS:
                 log.error("workers keep dying at start; stopping")
-                stop(signal.SIGTERM, None)
+                stopping = True
                 break
             log.warning("worker %d (pid %s) exited with %s; starting a new one", index, worker.pid, worker.exitcode)
             # Drops only per-process gauges; its counters stay in the directory and in the totals.
             multiprocess.mark_process_dead(worker.pid)
             workers[index] = start(index)
+    sock.close()  # the workers close theirs as they start draining: then connections are refused
     for worker in workers.values():
+        if worker.is_alive():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGTERM)
+    deadline = time.monotonic() + args.shutdown_grace + KILL_AFTER_GRACE
+    for worker in workers.values():
+        worker.join(max(0.0, deadline - time.monotonic()))
+    stuck = [worker for worker in workers.values() if worker.is_alive()]
+    for worker in stuck:
+        log.error("worker pid %s still runs %.0f s after the grace period; killing it", worker.pid, KILL_AFTER_GRACE)
+        worker.kill()
         worker.join()
-    return 1 if quick_deaths > MAX_QUICK_DEATHS else 0
+    return 1 if quick_deaths > MAX_QUICK_DEATHS or stuck else 0
 
 
 def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int, app_for: AppFactory) -> None:
-    async def build() -> web.Application:
-        storage = await open_storage(args, region=args.region, migrate=False)
-        app = app_for(storage)
-
-        async def background(app: web.Application) -> Any:
-            schedule = LifecycleSchedule(args.lifecycle_at, args.lifecycle_every)
-            tasks = [asyncio.create_task(_collect_forever(storage)),
-                     asyncio.create_task(_lifecycle_forever(storage, schedule))] if index == 0 else []
-            yield
-            for task in tasks:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await storage.drain()
-            await storage.db.close()
-
-        app.cleanup_ctx.append(background)
-        return app
-
-    web.run_app(build(), sock=sock, print=None, access_log=None, handle_signals=True, read_bufsize=READ_BUFFER)
+    """Serve until SIGTERM or SIGINT, then drain (``Listener.drain``) and close the storage."""
+    # A signal that arrives before the event loop listens for it still stops the server (and, in
+    # a worker, is not taken for one to the supervisor, whose handlers the fork copied).
+    early: list[int] = []
+    signal.set_wakeup_fd(-1)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, lambda signum, _frame: early.append(signum))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    asyncio.run(_serve(args, sock, index, app_for, early))
+    for signum in STOP_SIGNALS:  # stopped: a late signal must not cut the exit short
+        signal.signal(signum, signal.SIG_IGN)
     sys.stdout.flush()
+
+
+async def _serve(args: argparse.Namespace, sock: socket.socket, index: int, app_for: AppFactory,
+                 early: list[int]) -> None:
+    log = logging.getLogger("tessera.server")
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in STOP_SIGNALS:
+        loop.add_signal_handler(signum, stop.set)
+    if early:
+        stop.set()
+    storage = await open_storage(args, region=args.region, migrate=False)
+    app = app_for(storage)
+
+    async def background(app: web.Application) -> Any:
+        schedule = LifecycleSchedule(args.lifecycle_at, args.lifecycle_every)
+        tasks = [asyncio.create_task(_collect_forever(storage)),
+                 asyncio.create_task(_lifecycle_forever(storage, schedule))] if index == 0 else []
+        yield
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await storage.drain()
+        await storage.db.close()
+
+    app.cleanup_ctx.append(background)
+    # The runner starts and cleans up the application (the storage is closed last, once no
+    # request runs); the listener owns the socket and the connections.
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=CUT_WAIT_SECONDS, access_log=None,
+                           read_bufsize=READ_BUFFER, keepalive_timeout=KEEPALIVE_SECONDS)
+    await runner.setup()
+    try:
+        assert runner.server is not None
+        listener = Listener(runner.server)
+        await listener.listen(sock, backlog=BACKLOG)
+        await stop.wait()
+        busy = sum(not c.idle for c in listener.connections)
+        log.info("stopping (pid %d): no new connections; %d busy, up to %g s to finish",
+                 os.getpid(), busy, args.shutdown_grace)
+        started = loop.time()
+        cut = await listener.drain(args.shutdown_grace)
+        if cut:
+            log.warning("grace period over: cut %d connection(s) still busy", cut)
+        log.info("stopped (pid %d) after %.2f s", os.getpid(), loop.time() - started)
+    finally:
+        await runner.cleanup()
 
 
 async def _lifecycle_forever(storage: Any, schedule: LifecycleSchedule) -> None:
