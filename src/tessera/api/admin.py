@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from tessera.api.auth import RequestToVerify, authenticate
+from tessera.api.numbers import decimal
 from tessera.api.oss import wire
 from tessera.api.oss.errors import OssError, classify
 from tessera.api.oss.lifecycle import allows_overlap, parse_rules
@@ -89,9 +90,10 @@ async def _usage_uploads(http: web.Request, storage: Storage, query: dict[str, s
 
 def _count(query: dict[str, str], name: str, default: int) -> int:
     text = query.get(name, str(default))
-    if not text.isdigit():
+    value = decimal(text)
+    if value is None:
         raise InvalidArgument(f"{name} must be a whole number.", name=name, value=text)
-    return int(text)
+    return value
 
 
 def _instant(query: dict[str, str], name: str) -> int | None:

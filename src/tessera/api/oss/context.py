@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from tessera.api.numbers import decimal
 from tessera.api.oss import wire
 from tessera.api.oss.target import Target
 from tessera.core.errors import EntityTooLarge, InvalidArgument, InvalidDigest, InvalidTag
@@ -94,9 +95,10 @@ class OssRequest:
         raw = self.target.get(name)
         if raw == "":
             return default
-        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        value = decimal(raw)
+        if value is None or not low <= value <= high:
             raise InvalidArgument(f"{name} must be an integer between {low} and {high}.", name=name, value=raw)
-        return int(raw)
+        return value
 
     def object_attributes(self) -> ObjectAttributes:
         headers = self.http.headers
