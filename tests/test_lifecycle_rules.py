@@ -60,3 +60,34 @@ def test_daily_schedule_waits_for_the_next_utc_time() -> None:
     assert daily.seconds_until_next(midnight + 3 * 3600) == 23.5 * 3600
     assert daily.seconds_until_next(midnight + 2.5 * 3600) == 86_400
     assert LifecycleSchedule(every_seconds=5).seconds_until_next(midnight) == 5
+
+
+@pytest.mark.parametrize("text", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+                                  "9999-12-31T23:59:59.9999Z"])
+def test_dates_outside_the_calendar_in_utc_are_invalid_arguments(text: str) -> None:
+    with pytest.raises(InvalidArgument):
+        parse_date(text)
+
+
+@pytest.mark.parametrize("text", ["2026-01-01T00:00:00+24:00", "٢٠٢٦-01-01", "2026-01-01T00:00:00Z\n"])
+def test_offsets_of_a_day_and_foreign_digits_are_malformed(text: str) -> None:
+    with pytest.raises(MalformedXML):
+        parse_date(text)
+
+
+def test_calendar_ends_in_utc_are_dates() -> None:
+    assert parse_date("0001-01-01T00:00:00Z") == -62135596800000
+    assert parse_date("9999-12-31T00:00:00.000Z") == 253402214400000
+
+
+@pytest.mark.parametrize("action", [
+    Expiration(days=2**31), AbortMultipartUpload(days=999_999_999_999_999_999),
+    Transition("IA", days=2**31),
+])
+def test_days_beyond_32_bits_are_refused(action: Expiration | AbortMultipartUpload | Transition) -> None:
+    field = {Expiration: "expiration", AbortMultipartUpload: "abort_multipart_upload"}.get(type(action))
+    rule = Rule("r", **({field: action} if field else {"transitions": (action,)}))
+    with pytest.raises(InvalidArgument) as refused:
+        normalize([rule])
+    assert refused.value.details["ArgumentName"] == "Days"
+    assert normalize([Rule("r", expiration=Expiration(days=2**31 - 1))])

@@ -17,6 +17,7 @@ and only root access keys may call it. Errors are JSON: ``{"code": ..., "message
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 from urllib.parse import parse_qsl
@@ -24,8 +25,10 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from tessera.api.auth import RequestToVerify, authenticate
+from tessera.api.numbers import decimal
 from tessera.api.oss import wire
-from tessera.api.oss.errors import OssError, classify
+from tessera.api.oss.context import read_whole_body
+from tessera.api.oss.errors import OssError, classify, expected
 from tessera.api.oss.lifecycle import allows_overlap, parse_rules
 from tessera.core.access import is_root
 from tessera.core.clock import format_instant, parse_instant
@@ -35,11 +38,14 @@ from tessera.core.lifecycle.rules import normalize
 from tessera.core.storage import Storage
 from tessera.core.reports import uploads_report, usage_report
 
+log = logging.getLogger("tessera.access")
+
 SecretFor = Callable[[str], Awaitable[str | None]]
 
 
 async def handle(http: web.Request, storage: Storage, secret_for: SecretFor, *, region: str) -> web.Response:
     try:
+        wire.check_header_text(http.headers)
         path = http.path.removeprefix("/-/")
         query = parse_qsl(http.query_string, keep_blank_values=True)
         access_key_id = await authenticate(RequestToVerify(http.method, "-", path, query, http.headers), secret_for,
@@ -51,6 +57,8 @@ async def handle(http: web.Request, storage: Storage, secret_for: SecretFor, *, 
             return await operation(http, storage, dict(query))
         raise OssError(404, "NotFound", f"No admin operation {http.method} /-/{path}.")
     except Exception as error:
+        if not expected(error):
+            log.exception("unexpected error in the admin API")
         failure = classify(error)
         return web.json_response({"code": failure.code, "message": failure.message}, status=failure.status)
 
@@ -61,8 +69,7 @@ async def _lifecycle_preview(http: web.Request, storage: Storage, query: dict[st
         raise InvalidArgument("Name the bucket to preview the rules on: ?bucket=NAME.", name="bucket")
     at = _instant(query, "now")
     now_ms = storage.clock() if at is None else at
-    body = await http.content.read(wire.MAX_XML_BODY + 1)
-    config = normalize(parse_rules(body), allow_same_action_overlap=allows_overlap(http))
+    config = normalize(parse_rules(await read_whole_body(http)), allow_same_action_overlap=allows_overlap(http))
     report = await engine.preview(storage, bucket, config, now_ms=now_ms)
     return web.json_response({
         "bucket": bucket,
@@ -89,9 +96,10 @@ async def _usage_uploads(http: web.Request, storage: Storage, query: dict[str, s
 
 def _count(query: dict[str, str], name: str, default: int) -> int:
     text = query.get(name, str(default))
-    if not text.isdigit():
+    value = decimal(text)
+    if value is None:
         raise InvalidArgument(f"{name} must be a whole number.", name=name, value=text)
-    return int(text)
+    return value
 
 
 def _instant(query: dict[str, str], name: str) -> int | None:

@@ -9,7 +9,6 @@ mode) and a scrape, whichever worker answers it, sums the files of all of them.
 
 from __future__ import annotations
 
-import hmac
 import os
 from typing import Any, Iterator
 
@@ -18,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from tessera.api.auth.request import same_secret
 from tessera.core.metering import DAY_MS
 from tessera.core.storage import Storage
 from tessera.core.usage import AGE_BANDS
@@ -131,4 +131,4 @@ async def handle(http: web.Request, storage: Storage, requests: RequestMetrics, 
 
 def _bearer_matches(authorization: str, token: str) -> bool:
     scheme, _, presented = authorization.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+    return scheme.lower() == "bearer" and same_secret(token, presented.strip())

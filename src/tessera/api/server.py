@@ -20,12 +20,12 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from tessera.api import admin, metrics
-from tessera.api.auth import AuthError, RequestToVerify, authenticate
+from tessera.api.auth import RequestToVerify, authenticate
+from tessera.api.oss import wire
 from tessera.api.oss.context import OssRequest
-from tessera.api.oss.errors import OssError, classify, error_document, error_header
+from tessera.api.oss.errors import classify, error_document, error_header, expected
 from tessera.api.oss.router import UNKNOWN_OPERATION, operation_name, route
 from tessera.api.oss.target import parse_target
-from tessera.core.errors import TesseraError
 from tessera.core.storage import Storage
 from tessera.meta import keys as key_rows
 
@@ -84,13 +84,15 @@ class Gateway:
         response.headers["Server"] = "Tessera"
         elapsed = time.perf_counter() - started
         self.requests.observe(operation, response.status, elapsed)
-        log.info("%s %s %s %s %.1fms", request_id, http.method, http.path, response.status, elapsed * 1000)
+        # The raw target, still percent-encoded: a decoded key could put a line break in the log.
+        log.info("%s %s %s %s %.1fms", request_id, http.method, http.raw_path, response.status, elapsed * 1000)
         return response
 
     async def serve_oss(self, http: web.Request, request_id: str) -> tuple[str, web.StreamResponse]:
         """The OSS operation and its answer; every failure becomes an OSS error document."""
         operation = UNKNOWN_OPERATION
         try:
+            wire.check_header_text(http.headers)
             target = parse_target(http.raw_path, http.host, self.options.base_domain)
             handler = route(http.method, target, http.headers)
             operation = operation_name(handler)
@@ -105,7 +107,7 @@ class Gateway:
             return operation, self.error_response(http, error, request_id)
 
     def error_response(self, http: web.Request, error: Exception, request_id: str) -> web.Response:
-        if not isinstance(error, (TesseraError, AuthError, OssError)):
+        if not expected(error):
             log.exception("%s unexpected error", request_id)
         oss_error = classify(error)
         if oss_error.status == 304:
@@ -140,5 +142,6 @@ def make_app(storage: Storage, options: ServerOptions) -> web.Application:
     app = web.Application(client_max_size=1024**4, handler_args={"auto_decompress": False})
     app[STORAGE_KEY] = storage
     gateway = Gateway(storage, options)
-    app.router.add_route("*", "/{tail:.*}", gateway.handle)
+    # Any path at all, CR and LF included (a '.' would not match them): keys may hold them.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", gateway.handle)
     return app

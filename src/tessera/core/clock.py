@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def now_ms() -> int:
@@ -25,8 +27,19 @@ def parse_instant(text: str) -> int:
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    return int(moment.timestamp() * 1000)
+    return epoch_ms(moment)
+
+
+def epoch_ms(moment: datetime) -> int:
+    """An aware instant as epoch milliseconds (rounded down); ValueError when it falls outside
+    the calendar once in UTC (``0001-01-01T00:00:00+01:00`` is in year 0), where no timestamp
+    could be formatted back."""
+    try:
+        moment = moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()} is outside the years 1 to 9999 in UTC") from None
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 def format_instant(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat().replace("+00:00", "Z")
+    return (_EPOCH + timedelta(milliseconds=ms)).isoformat().replace("+00:00", "Z")  # exact, unlike a float

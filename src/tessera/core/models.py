@@ -12,6 +12,7 @@ MIN_PART_SIZE = 100 * 1024  # every part but the last, checked at Complete
 MAX_PART_NUMBER = 10_000
 MAX_PART_SIZE = 5 * 1024**3
 MAX_PUT_SIZE = 5 * 1024**3
+MAX_CONTENT_TYPE = 255  # characters, as the metadata schema holds it
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,18 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.errors import NoSuchBucket
 from tessera.core.models import Bucket
+from tessera.core.names import is_bucket_name
 from tessera.meta import records
 from tessera.meta.schema import bucket_lifecycle, buckets, objects, uploads, usage
 
 
 async def find(conn: AsyncConnection, name: str, *, lock: str | None = None) -> Bucket | None:
-    """The bucket called ``name``; ``lock`` is None, "share" (writers inside it) or "update"."""
+    """The bucket called ``name``; ``lock`` is None, "share" (writers inside it) or "update".
+
+    A name no bucket can have (from a path or an x-oss-copy-source header) is not looked up.
+    """
+    if not is_bucket_name(name):
+        return None
     query = sa.select(buckets).where(buckets.c.name == name)
     if lock == "share":
         query = query.with_for_update(read=True)

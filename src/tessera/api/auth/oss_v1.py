@@ -16,9 +16,11 @@ from tessera.api.auth.request import (
     AuthError,
     RequestToVerify,
     expired,
+    same_secret,
     skewed,
     unknown_key,
 )
+from tessera.api.numbers import decimal
 
 # The two SDKs sign different sub-resource lists (protocol reference §14.14); a request is
 # accepted when either list reproduces its signature.
@@ -88,7 +90,7 @@ async def _check(req: RequestToVerify, access_key_id: str, signature: str, date:
         raise unknown_key(access_key_id)
     candidates = candidate_strings(req, date)
     for text in candidates:
-        if hmac.compare_digest(sign(secret, text), signature):
+        if same_secret(sign(secret, text), signature):
             return access_key_id
     raise AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH,
                     {"StringToSign": candidates[0], "OSSAccessKeyId": access_key_id, "SignatureProvided": signature})
@@ -117,8 +119,9 @@ async def verify_query(req: RequestToVerify, secret_for: SecretLookup, now: date
     access_key_id = req.query_value("OSSAccessKeyId") or ""
     expires = req.query_value("Expires") or ""
     signature = req.query_value("Signature") or ""
-    if not access_key_id or not signature or not expires.isdigit():
+    expires_at = decimal(expires)
+    if not access_key_id or not signature or expires_at is None:
         raise AuthError("AccessDenied", "A presigned URL needs OSSAccessKeyId, a numeric Expires and Signature.")
-    if now.timestamp() > int(expires):
+    if now.timestamp() > expires_at:
         raise expired()
     return await _check(req, access_key_id, signature, expires, secret_for)

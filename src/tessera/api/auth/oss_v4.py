@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Awaitable, Callable
 from urllib.parse import quote
 
@@ -15,9 +15,11 @@ from tessera.api.auth.request import (
     AuthError,
     RequestToVerify,
     expired,
+    same_secret,
     skewed,
     unknown_key,
 )
+from tessera.api.numbers import decimal
 
 ALGORITHM = "OSS4-HMAC-SHA256"
 PRODUCT = "oss"
@@ -111,7 +113,7 @@ async def _check(req: RequestToVerify, credential: Credential, additional: list[
     canonical = canonical_request(req, sorted(additional), payload_hash, skip_query=skip_query)
     text = "\n".join([ALGORITHM, request_time, credential.scope, hashlib.sha256(canonical.encode()).hexdigest()])
     expected = hmac.new(signing_key(secret, credential), text.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, signature.lower()):
+    if not same_secret(expected, signature.lower()):
         raise AuthError("SignatureDoesNotMatch", SIGNATURE_MISMATCH, {
             "StringToSign": text, "CanonicalRequest": canonical,
             "OSSAccessKeyId": credential.access_key_id, "SignatureProvided": signature,
@@ -152,14 +154,21 @@ async def verify_query(req: RequestToVerify, secret_for: SecretLookup, now: date
     request_time = req.query_value("x-oss-date") or ""
     expires = req.query_value("x-oss-expires") or ""
     signature = req.query_value("x-oss-signature") or ""
-    if not credential_value or not request_time or not signature or not expires.isdigit():
+    lifetime = decimal(expires)
+    if not credential_value or not request_time or not signature or lifetime is None:
         raise AuthError("AccessDenied", "A V4 presigned URL needs x-oss-credential, x-oss-date, "
                                         "a numeric x-oss-expires and x-oss-signature.")
-    if int(expires) > MAX_PRESIGN_SECONDS:
-        raise AuthError("InvalidArgument", "x-oss-expires must be at most 604800 seconds (7 days).",
+    if not 1 <= lifetime <= MAX_PRESIGN_SECONDS:
+        raise AuthError("InvalidArgument", "x-oss-expires must be from 1 to 604800 seconds (7 days).",
                         {"ArgumentName": "x-oss-expires", "ArgumentValue": expires})
-    if now > _parse_time(request_time) + timedelta(seconds=int(expires)):
+    # Compared as an age, never as x-oss-date + x-oss-expires, which for a URL dated at the end
+    # of the calendar is no date at all. One dated more than the allowed skew ahead is not valid
+    # yet: otherwise a URL signed for the far future would never expire.
+    age = (now - _parse_time(request_time)).total_seconds()
+    if age > lifetime:
         raise expired()
+    if age < -MAX_SKEW_SECONDS:
+        raise AuthError("AccessDenied", "Request is not valid yet: its x-oss-date is more than 15 minutes ahead.")
     additional = [h.strip().lower() for h in (req.query_value("x-oss-additional-headers") or "").split(";")
                   if h.strip()]
     return await _check(req, parse_credential(credential_value), additional, signature, request_time,

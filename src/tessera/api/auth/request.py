@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -54,3 +55,10 @@ def skewed(request_time: str, server_time: str) -> AuthError:
 
 def expired() -> AuthError:
     return AuthError("AccessDenied", "Request has expired.")
+
+
+def same_secret(expected: str, provided: str) -> bool:
+    """Constant-time comparison of what a client sent (a signature, a token) with what it should
+    be, whatever the client put there (``hmac.compare_digest`` refuses non-ASCII str, and a
+    header that is not UTF-8 arrives holding lone surrogates)."""
+    return hmac.compare_digest(expected.encode(), provided.encode("utf-8", "surrogateescape"))

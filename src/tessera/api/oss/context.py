@@ -10,11 +10,13 @@ from typing import AsyncIterator
 from urllib.parse import parse_qsl
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from tessera.api.numbers import decimal
 from tessera.api.oss import wire
 from tessera.api.oss.target import Target
-from tessera.core.errors import EntityTooLarge, InvalidArgument, InvalidDigest, InvalidTag
-from tessera.core.models import ObjectAttributes
+from tessera.core.errors import EntityTooLarge, IncompleteBody, InvalidArgument, InvalidDigest, InvalidTag
+from tessera.core.models import MAX_CONTENT_TYPE, ObjectAttributes
 from tessera.core.storage import Storage
 from tessera.core.tags import check_tags
 
@@ -75,14 +77,7 @@ class OssRequest:
 
     async def read_small_body(self, limit: int = wire.MAX_XML_BODY) -> bytes:
         """Read an XML body whole, refusing more than ``limit`` bytes; checks Content-MD5."""
-        chunks: list[bytes] = []
-        total = 0
-        async for chunk in self.body():
-            total += len(chunk)
-            if total > limit:
-                raise EntityTooLarge(f"The request body is larger than {limit} bytes.")
-            chunks.append(chunk)
-        body = b"".join(chunks)
+        body = await read_whole_body(self.http, limit)
         expected = self.content_md5()
         if expected is not None and hashlib.md5(body).digest() != expected:
             raise InvalidDigest(**{"Content-MD5": self.header("Content-MD5") or ""})
@@ -94,9 +89,10 @@ class OssRequest:
         raw = self.target.get(name)
         if raw == "":
             return default
-        if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        value = decimal(raw)
+        if value is None or not low <= value <= high:
             raise InvalidArgument(f"{name} must be an integer between {low} and {high}.", name=name, value=raw)
-        return int(raw)
+        return value
 
     def object_attributes(self) -> ObjectAttributes:
         headers = self.http.headers
@@ -105,9 +101,13 @@ class OssRequest:
             for name, value in headers.items()
             if name.lower().startswith(META_PREFIX)
         }
+        # oss2 sends no Content-Type when it cannot guess one (protocol reference §1.3).
+        content_type = headers.get("Content-Type") or "application/octet-stream"
+        if len(content_type) > MAX_CONTENT_TYPE:
+            raise InvalidArgument(f"Content-Type is longer than {MAX_CONTENT_TYPE} characters.",
+                                  name="Content-Type", value=content_type)
         return ObjectAttributes(
-            # oss2 sends no Content-Type when it cannot guess one (protocol reference §1.3).
-            content_type=headers.get("Content-Type") or "application/octet-stream",
+            content_type=content_type,
             storage_class=headers.get("x-oss-storage-class", ""),
             headers={name: headers[name] for name in STORED_HEADERS if name in headers},
             user_meta=meta,
@@ -117,6 +117,22 @@ class OssRequest:
     def tagging_header(self) -> dict[str, str]:
         """``x-oss-tagging: k1=v1&k2=v2`` (URL-encoded), as sent with PutObject and friends."""
         return parse_tagging(self.header("x-oss-tagging") or "")
+
+
+async def read_whole_body(http: web.Request, limit: int = wire.MAX_XML_BODY) -> bytes:
+    """A small body read whole, refusing more than ``limit`` bytes. A client that hangs up
+    mid-body, or breaks its chunked encoding, is an IncompleteBody like any other."""
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        async for chunk in http.content.iter_any():
+            total += len(chunk)
+            if total > limit:
+                raise EntityTooLarge(f"The request body is larger than {limit} bytes.")
+            chunks.append(chunk)
+    except (ConnectionError, HttpProcessingError) as error:
+        raise IncompleteBody(f"The request body could not be read to its end ({error}).") from error
+    return b"".join(chunks)
 
 
 def parse_tagging(text: str) -> dict[str, str]:

@@ -51,6 +51,12 @@ class OssError(Exception):
         self.status, self.code, self.message, self.details = status, code, message, details
 
 
+def expected(error: Exception) -> bool:
+    """An error the client is told about as itself; any other is a bug, logged with its traceback
+    and answered as InternalError."""
+    return isinstance(error, (errors.TesseraError, AuthError, OssError))
+
+
 def classify(error: Exception) -> OssError:
     if isinstance(error, OssError):
         return error

@@ -15,10 +15,12 @@ from xml.etree.ElementTree import Element
 
 from aiohttp import web
 
+from tessera.api.numbers import decimal
 from tessera.api.oss import wire
 from tessera.api.oss.context import OssRequest, empty_response, xml_response
 from tessera.api.oss.wire import Xml, child_text, children, element, leaf
-from tessera.core.errors import MalformedXML
+from tessera.core.clock import epoch_ms
+from tessera.core.errors import InvalidArgument, MalformedXML
 from tessera.core.lifecycle import config
 from tessera.core.lifecycle.rules import (
     AbortMultipartUpload,
@@ -35,7 +37,8 @@ from tessera.core.lifecycle.rules import (
 
 T = TypeVar("T")
 
-_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?)?$")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+                   r"(?:T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?(Z|[+-][0-9]{2}:?[0-9]{2})?)?")
 
 
 async def put_lifecycle(req: OssRequest) -> web.Response:
@@ -142,9 +145,10 @@ def _int(node: Element, tag: str) -> int | None:
     if not _present(node, tag):
         return None
     text = (child_text(node, tag) or "").strip()
-    if not re.fullmatch(r"-?\d{1,18}", text):
+    value = decimal(text, signed=True)
+    if value is None:
         raise MalformedXML(f"<{tag}> must be an integer, not {text!r}.")
-    return int(text)
+    return value
 
 
 def _required_int(node: Element, tag: str) -> int:
@@ -170,22 +174,30 @@ def _date(node: Element, tag: str) -> int | None:
 
 
 def parse_date(text: str, tag: str = "CreatedBeforeDate") -> int:
-    """An ISO 8601 date or date-time, as milliseconds since the epoch."""
-    match = _DATE.match(text)
+    """An ISO 8601 date or date-time, as milliseconds since the epoch (a fraction of a
+    millisecond counts as the next one, so only a true midnight passes for one)."""
+    match = _DATE.fullmatch(text)
     if not match:
         raise MalformedXML(f"<{tag}> must be an ISO 8601 date such as 2026-01-01T00:00:00.000Z, not {text!r}.")
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
         moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
-                          tzinfo=timezone.utc)
+                          int((fraction or "0").ljust(6, "0")[:6]), tzinfo=_zone(zone))
     except ValueError:
         raise MalformedXML(f"<{tag}> is not a real date: {text!r}.") from None
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        digits = zone[1:].replace(":", "")
-        moment -= sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    micros = int((fraction or "0").ljust(6, "0")[:6])
-    return int(moment.timestamp()) * 1000 + micros // 1000 + (1 if micros % 1000 else 0)
+    try:
+        return epoch_ms(moment + timedelta(microseconds=-moment.microsecond % 1000))
+    except (OverflowError, ValueError):
+        raise InvalidArgument(f"<{tag}> is outside the years 1 to 9999 in UTC: {text!r}.", name=tag,
+                              value=text) from None
+
+
+def _zone(zone: str | None) -> timezone:
+    if not zone or zone == "Z":
+        return timezone.utc
+    digits = zone[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return timezone(offset if zone[0] == "+" else -offset)  # ValueError from a day or more
 
 
 # --- rendering -------------------------------------------------------------------------------

@@ -68,10 +68,12 @@ def _token(key: str) -> str:
 
 def _untoken(token: str) -> str:
     try:
-        return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
+        key: str | None = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgument("The continuation token is not valid.", name="continuation-token",
-                              value=token) from None
+        key = None
+    if key is None or "\x00" in key:  # no key holds NUL: such a token was never one of ours
+        raise InvalidArgument("The continuation token is not valid.", name="continuation-token", value=token)
+    return key
 
 
 async def list_objects_v2(req: OssRequest) -> web.Response:

@@ -6,6 +6,7 @@ import re
 
 from aiohttp import web
 
+from tessera.api.numbers import decimal
 from tessera.api.oss import wire
 from tessera.api.oss.context import OssRequest, empty_response, xml_response
 from tessera.api.oss.objects import parse_copy_source, read_conditions
@@ -17,12 +18,13 @@ from tessera.core.models import MAX_PART_NUMBER, PartChoice
 
 def _part_number(req: OssRequest) -> int:
     raw = req.target.get("partNumber")
-    if not (raw.isascii() and raw.isdigit()):
+    number = decimal(raw)
+    if number is None:
         raise InvalidArgument(
             f"Part number must be an integer between 1 and {MAX_PART_NUMBER}, inclusive.",
             name="partNumber", value=raw,
         )
-    return int(raw)
+    return number
 
 
 def _upload_id(req: OssRequest) -> str:
@@ -55,19 +57,24 @@ async def upload_part(req: OssRequest) -> web.Response:
     return empty_response(headers={"ETag": wire.quoted_etag(part.etag), "x-oss-hash-crc64ecma": part.crc64})
 
 
-_COPY_RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_COPY_RANGE = re.compile(r"bytes=([0-9]+)-([0-9]*)")
+
+
+def _copy_range(raw: str) -> tuple[int, int | None]:
+    """``x-oss-copy-source-range: bytes=first-last`` (last may be left out: to the end)."""
+    match = _COPY_RANGE.fullmatch(raw.strip())
+    if match is not None:
+        first, last = decimal(match.group(1)), decimal(match.group(2))
+        if first is not None and (last is not None or not match.group(2)):
+            return first, last
+    raise InvalidArgument("x-oss-copy-source-range must look like bytes=first-last.",
+                          name="x-oss-copy-source-range", value=raw)
 
 
 async def upload_part_copy(req: OssRequest) -> web.Response:
     source_bucket, source_key = parse_copy_source(req.header("x-oss-copy-source") or "")
-    source_range = None
     raw_range = req.header("x-oss-copy-source-range")
-    if raw_range:
-        match = _COPY_RANGE.match(raw_range.strip())
-        if match is None:
-            raise InvalidArgument("x-oss-copy-source-range must look like bytes=first-last.",
-                                  name="x-oss-copy-source-range", value=raw_range)
-        source_range = (int(match.group(1)), int(match.group(2)) if match.group(2) else None)
+    source_range = _copy_range(raw_range) if raw_range else None
     part = await multipart.upload_part_copy(
         req.storage, req.bucket, req.key, _upload_id(req), _part_number(req),
         source_bucket=source_bucket, source_key=source_key, source_range=source_range,
@@ -82,10 +89,10 @@ def _parse_choices(body: bytes) -> list[PartChoice]:
     doc = wire.parse(body, "CompleteMultipartUpload")
     choices = []
     for part in wire.children(doc, "Part"):
-        number, etag = wire.child_text(part, "PartNumber"), wire.child_text(part, "ETag")
-        if number is None or etag is None or not number.strip().isdigit():
+        number, etag = decimal((wire.child_text(part, "PartNumber") or "").strip()), wire.child_text(part, "ETag")
+        if number is None or etag is None:
             raise MalformedXML("Each <Part> needs a numeric <PartNumber> and an <ETag>.")
-        choices.append(PartChoice(int(number), etag))
+        choices.append(PartChoice(number, etag))
     if not choices:
         raise MalformedXML("The CompleteMultipartUpload request must list at least one part.")
     return choices

@@ -36,6 +36,11 @@ def parse_target(raw_target: str, host: str, base_domain: str | None) -> Target:
         query = parse_qsl(query_string, keep_blank_values=True, errors="strict")
     except (UnicodeDecodeError, ValueError):
         raise InvalidArgument("The query string is not valid UTF-8.") from None
+    for name, value in query:
+        if "\x00" in name or "\x00" in value:
+            # No key, marker, prefix or upload ID holds NUL (nor can PostgreSQL text).
+            raise InvalidArgument(f"The query parameter {name!r} contains the NUL character.", name=name,
+                                  value=value)
     path = path.removeprefix("/")
     bucket = _virtual_host_bucket(host, base_domain)
     if bucket is None:

@@ -6,13 +6,13 @@ import email.utils
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Iterable, Mapping
 from urllib.parse import quote
 
 from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
-from tessera.core.errors import EntityTooLarge, MalformedXML
+from tessera.core.errors import EntityTooLarge, InvalidArgument, MalformedXML
 
 Child = "Xml | None"
 
@@ -35,6 +35,17 @@ def parse_http_time(value: str | None) -> datetime | None:
     except (TypeError, ValueError):
         return None  # an unparsable date condition is ignored, as HTTP says
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def check_header_text(headers: Mapping[str, str]) -> None:
+    """InvalidArgument unless every header value is text: aiohttp keeps bytes that are not UTF-8
+    as lone surrogates, which could be neither signed nor stored."""
+    for name, value in headers.items():
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidArgument(f"The value of the {name} header is not valid UTF-8.", name=name) from None
 
 
 def quoted_etag(etag: str) -> str:
@@ -90,8 +101,11 @@ def document(root: Xml) -> bytes:
 # --- parsing XML ------------------------------------------------------------------------
 
 MAX_XML_BODY = 4 * 1024 * 1024
-_CHAR_REF = re.compile(rb"&#(x[0-9a-fA-F]+|[0-9]+);")
+# Longer references are left to the parser, which refuses any that names no character.
+_CHAR_REF = re.compile(rb"&#(x[0-9a-fA-F]{1,6}|[0-9]{1,7});")
 _STAND_IN_BASE = 0xF0000  # private-use plane: where illegal control characters wait out the parse
+_DECLARED_ENCODING = re.compile(rb"""<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+_UTF8_BOM = b"\xef\xbb\xbf"
 
 
 def _shelter_control_refs(body: bytes) -> bytes:
@@ -101,7 +115,8 @@ def _shelter_control_refs(body: bytes) -> bytes:
     def swap(match: re.Match[bytes]) -> bytes:
         ref = match.group(1)
         code = int(ref[1:], 16) if ref[:1] in (b"x", b"X") else int(ref)
-        if code < 0x20 and code not in (0x9, 0xA, 0xD):
+        # NUL stays illegal: no key, tag or rule can hold it (nor can PostgreSQL text).
+        if 0 < code < 0x20 and code not in (0x9, 0xA, 0xD):
             return chr(_STAND_IN_BASE + code).encode("utf-8")
         return match.group(0)
 
@@ -123,6 +138,7 @@ def parse(body: bytes, root: str) -> ET.Element:
         raise EntityTooLarge(f"The XML body is larger than {MAX_XML_BODY} bytes.")
     if not body.strip():
         raise MalformedXML("The request body is empty; an XML document was expected.")
+    _check_utf8(body)
     try:
         node = SafeET.fromstring(_shelter_control_refs(body), forbid_dtd=True)
     except DefusedXmlException:
@@ -132,6 +148,20 @@ def parse(body: bytes, root: str) -> ET.Element:
     if _local(node.tag) != root:
         raise MalformedXML(f"The root element must be <{root}>, not <{_local(node.tag)}>.")
     return node
+
+
+def _check_utf8(body: bytes) -> None:
+    """Request XML is UTF-8, as every SDK sends it: a body in another encoding, or declaring one,
+    is refused before the parser sees it (expat would try to decode UTF-16, UTF-7, GBK or a
+    name it does not know, and fail with something other than a parse error)."""
+    text = body.removeprefix(_UTF8_BOM)
+    try:
+        text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedXML("Request XML must be encoded in UTF-8.") from None
+    declared = _DECLARED_ENCODING.match(text)
+    if declared and declared.group(1).decode().lower() != "utf-8":
+        raise MalformedXML(f"Request XML must be encoded in UTF-8, not {declared.group(1).decode()!r}.")
 
 
 def _local(tag: str) -> str:

@@ -63,11 +63,15 @@ class RunReport:
 
 
 def cutoff(now_ms: int, days: int | None, created_before_ms: int | None) -> int:
-    """The latest timestamp an action matches: Days ago, or just before CreatedBeforeDate."""
+    """The latest timestamp an action matches: Days ago, or just before CreatedBeforeDate.
+
+    Never earlier than NEVER, so however many Days a rule names (one stored before they were
+    bounded too), the cutoff stays a number the metadata store can compare with.
+    """
     if days is not None:
-        return now_ms - days * DAY_MS
+        return max(now_ms - days * DAY_MS, NEVER)
     assert created_before_ms is not None
-    return created_before_ms - 1
+    return max(created_before_ms - 1, NEVER)
 
 
 async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, dry_run: bool = False,

@@ -30,6 +30,10 @@ from tessera.core.errors import InvalidArgument
 DAY_MS = 86_400_000
 MAX_RULES = 1000
 MAX_ID_LENGTH = 255
+# OSS documents Days only as a positive integer; its official Go SDK holds it in 32 bits, and so
+# does Tessera: 2**31 - 1 days (5.8 million years) is as long as a rule can wait.
+MAX_DAYS = 2**31 - 1
+MAX_SIZE_FILTER = 5 * 1024**4  # ObjectSizeGreaterThan / ObjectSizeLessThan: 0 to 5 TB, as OSS
 TRANSITION_CLASSES = ("IA", "Archive", "ColdArchive", "DeepColdArchive")  # warmest first
 
 
@@ -195,8 +199,8 @@ def _check_when(where: str, action: str, days: int | None, created_before_ms: in
 
 
 def _check_days(where: str, action: str, days: int) -> None:
-    if days < 1:
-        raise InvalidArgument(f"{action} of {where}: Days must be a positive integer, not {days}.",
+    if not 1 <= days <= MAX_DAYS:
+        raise InvalidArgument(f"{action} of {where}: Days must be an integer from 1 to {MAX_DAYS}, not {days}.",
                               name="Days", value=str(days))
 
 
@@ -236,8 +240,9 @@ def _check_filter(where: str, rule: Rule) -> None:
     f = rule.filter
     assert f is not None
     for value, name in ((f.size_greater_than, "ObjectSizeGreaterThan"), (f.size_less_than, "ObjectSizeLessThan")):
-        if value is not None and value < 0:
-            raise InvalidArgument(f"{name} of {where} must not be negative.", name=name, value=str(value))
+        if value is not None and not 0 <= value <= MAX_SIZE_FILTER:
+            raise InvalidArgument(f"{name} of {where} must be from 0 to {MAX_SIZE_FILTER} bytes.", name=name,
+                                  value=str(value))
     if f.size_greater_than is not None and f.size_less_than is not None and f.size_greater_than >= f.size_less_than:
         raise InvalidArgument(f"The size filter of {where} matches nothing: ObjectSizeGreaterThan must be less "
                               "than ObjectSizeLessThan.", name="Filter")
