@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import http.client
 import random
-import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -82,8 +81,8 @@ ISO_DATES = ["0001-01-01T00:00:00+23:59", "0001-01-01T00:00:00+01:00", "9999-12-
              "2026-01-01T00:00:00.000001Z", "-2026-01-01", "2026-01-01T00:00:00.0000000000000Z"]
 RANGES = ["bytes=0-0", "bytes=0-", "bytes=-1", "bytes=-0", "bytes=5-2", "bytes=99999999999999999999-",
           "bytes=-99999999999999999999", "bytes=²-3", "bytes=٣-", "bytes=0-1,3-4", "bytes=", "items=0-1", "bytes=--1",
-          "bytes=a-b", "bytes=0-" + "9" * 100]
-_HEADER_UNSAFE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+          "bytes=a-b", "bytes=0-" + "9" * 100, "bytes=0-" + "9" * 5000, "bytes=" + "1" * 5000 + "-",
+          "bytes=-" + "9" * 5000]
 ETAGS = ['"abc"', "*", "", '"' + "A" * 32 + '"', "é", '"x", "y"', "W/\"x\"", "\"" * 50]
 
 
@@ -281,9 +280,7 @@ def put_object(rng: random.Random, ctx: Context) -> Hostile:
 
 
 def read_object(rng: random.Random, ctx: Context) -> Hostile:
-    # Control characters stay out of response-* values: api/oss/objects.py copies them into the
-    # answer's headers unchecked, which aiohttp refuses to send (an open cause, see test_bad_input).
-    query = [(n, _HEADER_UNSAFE.sub("", hostile_text(rng)))
+    query = [(n, hostile_text(rng))
              for n in rng.sample(["response-content-type", "response-content-disposition", "response-expires",
                                   "response-cache-control"], rng.randint(0, 2))]
     if rng.random() < 0.1:

@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from tessera.api import numbers
 from tessera.api.oss import wire
 from tessera.api.oss.context import META_PREFIX, OssRequest, empty_response, xml_response
 from tessera.api.oss.wire import element, leaf
@@ -79,7 +80,14 @@ async def put_object(req: OssRequest) -> web.Response:
     })
 
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)")
+# A bound of more digits than any size has: past the end of every object.
+_BEYOND_ANY_SIZE = 10 ** numbers.MAX_DIGITS
+
+
+def _bound(digits: str) -> int:
+    value = numbers.decimal(digits)
+    return _BEYOND_ANY_SIZE if value is None else value
 
 
 def parse_range(header: str | None, size: int, *, strict: bool) -> tuple[int, int] | None:
@@ -90,17 +98,17 @@ def parse_range(header: str | None, size: int, *, strict: bool) -> tuple[int, in
     """
     if not header:
         return None
-    match = _RANGE.match(header.strip())
+    match = _RANGE.fullmatch(header.strip())
     if match is None or (not match.group(1) and not match.group(2)):
         return None  # malformed or multi-range: served whole, as OSS does
     first, last = match.group(1), match.group(2)
     if first:
-        start = int(first)
-        end = min(int(last), size - 1) if last else size - 1
-        if last and int(last) < start:
+        start = _bound(first)
+        end = min(_bound(last), size - 1) if last else size - 1
+        if last and _bound(last) < start:
             return None
     else:
-        suffix = int(last)
+        suffix = _bound(last)
         if suffix == 0:
             return _unsatisfiable(size, strict)
         start, end = max(size - suffix, 0), size - 1
@@ -115,7 +123,21 @@ def _unsatisfiable(size: int, strict: bool) -> None:
     return None
 
 
+def response_overrides(req: OssRequest) -> dict[str, str]:
+    """The response-* query parameters as the headers they set; a value that no header can
+    carry (a line break, another control character) is refused rather than sent."""
+    overrides = {}
+    for param, header in RESPONSE_OVERRIDES.items():
+        value = req.target.get(param)
+        if value:
+            if any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in value):
+                raise InvalidArgument(f"{param} must not contain control characters.", name=param, value=value)
+            overrides[header] = value
+    return overrides
+
+
 async def get_object(req: OssRequest) -> web.StreamResponse:
+    overrides = response_overrides(req)
     strict = (req.header("x-oss-range-behavior") or "").lower() == "standard"
 
     def choose(info: ObjectInfo) -> tuple[int, int] | None:
@@ -123,10 +145,7 @@ async def get_object(req: OssRequest) -> web.StreamResponse:
         return parse_range(req.header("Range"), info.size, strict=strict)
 
     read = await objects.read_object(req.storage, req.bucket, req.key, choose)
-    headers = object_headers(read.info)
-    for param, header in RESPONSE_OVERRIDES.items():
-        if req.target.get(param):
-            headers[header] = req.target.get(param)
+    headers = {**object_headers(read.info), **overrides}
     if read.byte_range is None:
         return SegmentsResponse(read.body, status=200, headers=headers)
     start, end = read.byte_range
