@@ -15,6 +15,7 @@ from oss2.models import PartInfo
 
 from tests.conftest import BACKENDS, start_server
 from tests.support import raw
+from tests.support.checks import assert_consistent
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
 
@@ -26,16 +27,6 @@ def crash_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     server = start_server(tmp_path_factory, request, request.param)
     yield server
     server.stop()
-
-
-def assert_consistent(server: TesseraServer) -> None:
-    """Collect everything unowned right away, then every file must be owned and every owner whole."""
-    collected = server.admin("gc", "--grace-seconds", "0")
-    assert collected.returncode == 0, collected.stderr
-    checked = server.admin("fsck")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "unreferenced files: 0" in checked.stdout
-    assert not list((server.data_dir / "tmp").iterdir())
 
 
 def test_kill_during_part_upload(crash_server: TesseraServer) -> None:

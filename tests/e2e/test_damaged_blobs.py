@@ -12,9 +12,8 @@ from pathlib import Path
 import oss2
 import pytest
 
-from tests.reliability.test_races import multipart_object, slow_get
 from tests.support import raw
-from tests.support.clients import Clients
+from tests.support.clients import Clients, multipart_object
 from tests.support.server import TesseraServer
 
 
@@ -42,7 +41,7 @@ def test_get_of_a_truncated_blob_fails_at_once_and_fsck_reports_it(server: Tesse
     ranged = raw.request(server, "GET", bucket.bucket_name, "short", headers={"Range": "bytes=0-99"})
     assert ranged.status == 206 and len(ranged.body) == 100  # the bytes still there are served
     checked = server.admin("fsck")
-    assert checked.returncode != 0 and f"should be 200000 bytes, its file has 150000" in checked.stdout
+    assert checked.returncode != 0 and "should be 200000 bytes, its file has 150000" in checked.stdout
     bucket.delete_object("short")
 
 
@@ -50,7 +49,7 @@ def test_truncation_while_streaming_aborts_the_connection(server: TesseraServer,
     before = raw.blob_files(server.data_dir)
     multipart_object(bucket, "streamed", parts=3, part_size=4 * 1024 * 1024)
     last = new_blobs(server, before)[-1]
-    sock, response = slow_get(server, bucket.bucket_name, "streamed")
+    sock, response = raw.slow_get(server, bucket.bucket_name, "streamed")
     with sock:
         assert response.status == 200
         response.read(64 * 1024)

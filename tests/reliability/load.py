@@ -23,6 +23,9 @@ from typing import Callable, Iterable
 import oss2
 from oss2.models import PartInfo
 
+from tests.support.checks import assert_bucket_stat, assert_consistent
+from tests.support.server import TesseraServer
+
 KiB, MiB = 1024, 1024 * 1024
 MAX_KEYS = 8        # object keys per client
 MAX_UPLOADS = 2     # incomplete uploads per client
@@ -258,6 +261,25 @@ def run_clients(clients: Iterable[Client], stop: threading.Event, **options: str
     for thread in threads:
         thread.start()
     return threads
+
+
+def stop_clients(clients: list[Client], threads: list[threading.Thread], stop: threading.Event) -> list[Failure]:
+    """End the load; every client must stop within a minute. Returns the failed requests."""
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "a client hung"
+    return [f for c in clients for f in c.failures]
+
+
+def verify_clients(server: TesseraServer, bucket: oss2.Bucket, clients: list[Client]) -> tuple[int, int]:
+    """Every client's model against the server, GetBucketStat against the listings, and the
+    storage consistent (see tests/support/checks.py). Returns (blob files, their bytes)."""
+    found: Counter = Counter()
+    for client in clients:
+        found.update(client.verify(bucket))
+    assert_bucket_stat(server, bucket.bucket_name, found)
+    return assert_consistent(server)
 
 
 def percentile(values: list[float], fraction: float) -> float:

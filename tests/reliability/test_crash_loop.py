@@ -16,46 +16,14 @@ import time
 from collections import Counter
 from typing import Callable
 
-from xml.etree import ElementTree
-
 from tests.reliability.knobs import knob
-from tests.reliability.load import Client, run_clients
-from tests.support import raw
+from tests.reliability.load import Client, run_clients, stop_clients, verify_clients
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
 
 KILLS = knob("CRASH_KILLS", ci=13, long=250)  # per configuration: CI 52 in all, long 1 000
 CLIENTS = 4
 BUCKET = "crash-loop"
-
-
-def check_storage(server: TesseraServer) -> tuple[int, int]:
-    """Collect what nothing owns, then fsck must be clean and disk bytes equal owned bytes.
-    Returns (blob files, bytes)."""
-    collected = server.admin("gc", "--grace-seconds", "0")
-    assert collected.returncode == 0, collected.stdout + collected.stderr
-    checked = server.admin("fsck")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    figures = dict(line.split(": ", 1) for line in checked.stdout.splitlines() if ": " in line)
-    assert figures["unreferenced files"] == "0", checked.stdout
-    assert figures["blob bytes on disk"] == figures["blob bytes owned"], checked.stdout
-    assert not list((server.data_dir / "tmp").iterdir())
-    return int(figures["blob files"]), int(figures["blob bytes on disk"])
-
-
-def check_bucket_stat(server: TesseraServer, bucket: str, found: Counter) -> None:
-    """GetBucketStat (its XML: oss2's model lacks the part counters) against the listings."""
-    answer = raw.request(server, "GET", bucket, query={"stat": ""})
-    assert answer.status == 200, answer.body
-    stat = {child.tag: child.text for child in ElementTree.fromstring(answer.body)}
-    expected = {
-        "ObjectCount": found["objects"],
-        "Storage": found["object_bytes"] + found["part_bytes"],
-        "MultipartUploadCount": found["uploads"],
-        "MultipartPartCount": found["parts"],
-        "MultipartPartStorage": found["part_bytes"],
-    }
-    assert {name: int(stat[name]) for name in expected} == expected
 
 
 def test_crash_loop(configured_server: TesseraServer, summary: Callable[[str], None]) -> None:
@@ -76,19 +44,10 @@ def test_crash_loop(configured_server: TesseraServer, summary: Callable[[str], N
         threads = run_clients(clients, stop)
         time.sleep(chance.uniform(0.2, 1.5))
         server.kill()
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=60)
-            assert not thread.is_alive(), "a client hung after the kill"
-        failures = [f for c in clients for f in c.failures]
+        failures = stop_clients(clients, threads, stop)
         assert not failures, f"seed {seed}, kill {kill}: {failures[:5]}"
         server.start()
-        bucket = Clients(server).oss2_bucket(BUCKET)
-        found: Counter = Counter()
-        for client in clients:
-            found.update(client.verify(bucket))
-        check_bucket_stat(server, BUCKET, found)
-        files, stored = check_storage(server)
+        files, stored = verify_clients(server, Clients(server).oss2_bucket(BUCKET), clients)
     acknowledged = sum((c.acknowledged for c in clients), Counter())
     elapsed = time.monotonic() - started
     summary(f"{KILLS} kills in {elapsed:.0f} s, {sum(acknowledged.values())} acknowledged requests "

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
-import http.client
 import os
-import socket
 import threading
 import time
 from typing import Callable
@@ -24,10 +22,10 @@ import oss2
 import pytest
 from oss2.models import PartInfo
 
-from tests.e2e.test_crash import assert_consistent
 from tests.reliability.knobs import knob
 from tests.support import raw
-from tests.support.clients import Clients
+from tests.support.checks import assert_consistent
+from tests.support.clients import Clients, multipart_object
 from tests.support.server import TesseraServer
 
 PART = 100 * 1024
@@ -112,30 +110,6 @@ def test_two_completes_of_one_upload_agree(configured_server: TesseraServer) -> 
     assert_consistent(configured_server)
 
 
-def multipart_object(bucket: oss2.Bucket, key: str, parts: int, part_size: int) -> bytes:
-    upload_id = bucket.init_multipart_upload(key).upload_id
-    data = os.urandom(parts * part_size)
-    infos = [PartInfo(n + 1, bucket.upload_part(key, upload_id, n + 1, data[n * part_size:(n + 1) * part_size]).etag)
-             for n in range(parts)]
-    bucket.complete_multipart_upload(key, upload_id, infos)
-    return data
-
-
-def slow_get(server: TesseraServer, bucket: str, key: str) -> tuple[socket.socket, http.client.HTTPResponse]:
-    """A GET whose reader has a small receive buffer, so the server is still sending the body
-    (and has not yet reached the later parts) when the test acts."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
-    sock.settimeout(30)
-    sock.connect(("127.0.0.1", server.port))
-    headers = raw.sign_headers(server, "GET", bucket, key, {}, {})
-    head = f"GET {raw.path_of(bucket, key, {})} HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-    sock.sendall((head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
-    response = http.client.HTTPResponse(sock, method="GET")
-    response.begin()
-    return sock, response
-
-
 @pytest.mark.parametrize("writer", ["delete", "overwrite"])
 def test_reader_receives_the_whole_object_while_it_is_replaced(configured_server: TesseraServer,
                                                                writer: str) -> None:
@@ -143,7 +117,7 @@ def test_reader_receives_the_whole_object_while_it_is_replaced(configured_server
     bucket = clients.oss2_bucket("readers")
     bucket.create_bucket()
     data = multipart_object(bucket, "streamed", parts=4, part_size=4 * 1024 * 1024)
-    sock, response = slow_get(configured_server, "readers", "streamed")
+    sock, response = raw.slow_get(configured_server, "readers", "streamed")
     with sock:
         assert response.status == 200 and int(response.headers["Content-Length"]) == len(data)
         received = [response.read(64 * 1024)]

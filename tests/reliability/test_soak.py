@@ -8,14 +8,12 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections import Counter
 from typing import Callable
 
 import psutil
 
 from tests.reliability.knobs import knob
-from tests.reliability.load import Client, percentile, run_clients
-from tests.reliability.test_crash_loop import check_bucket_stat, check_storage
+from tests.reliability.load import Client, percentile, run_clients, stop_clients, verify_clients
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
 
@@ -45,23 +43,14 @@ def test_soak(configured_server: TesseraServer, summary: Callable[[str], None]) 
     while time.monotonic() < deadline and all(t.is_alive() for t in threads):
         samples.append(server_rss(server))
         time.sleep(1.0)
-    stop.set()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "a client hung"
-    failures = [f for c in clients for f in c.failures]
+    failures = stop_clients(clients, threads, stop)
     assert not failures, f"seed {seed}: {len(failures)} failed requests, e.g. {failures[:5]}"
 
     tenth = max(1, len(samples) // 10)
     start_rss, end_rss = max(samples[:tenth]), max(samples[-tenth:])
     assert end_rss <= start_rss * 1.25 + 16 * MiB, f"RSS grew from {start_rss / MiB:.0f} to {end_rss / MiB:.0f} MiB"
 
-    bucket = Clients(server).oss2_bucket(BUCKET)
-    found: Counter = Counter()
-    for client in clients:
-        found.update(client.verify(bucket))
-    check_bucket_stat(server, BUCKET, found)
-    check_storage(server)
+    verify_clients(server, Clients(server).oss2_bucket(BUCKET), clients)
     assert "unexpected error" not in server.log_text()
 
     latencies: dict[str, list[float]] = {}

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import alibabacloud_oss_v2 as oss
 import oss2
+from oss2.models import PartInfo
 
 from tests.support.server import TesseraServer
 
@@ -39,3 +42,13 @@ class Clients:
         if signature == "v1":
             cfg.signature_version = "v1"
         return oss.Client(cfg)
+
+
+def multipart_object(bucket: oss2.Bucket, key: str, parts: int, part_size: int) -> bytes:
+    """Upload random bytes as a completed multipart object of ``parts`` parts; returns them."""
+    upload_id = bucket.init_multipart_upload(key).upload_id
+    data = os.urandom(parts * part_size)
+    infos = [PartInfo(n + 1, bucket.upload_part(key, upload_id, n + 1, data[n * part_size:(n + 1) * part_size]).etag)
+             for n in range(parts)]
+    bucket.complete_multipart_upload(key, upload_id, infos)
+    return data

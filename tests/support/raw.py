@@ -137,3 +137,18 @@ def settle(data_dir: Path, before: set[str], seconds: float = 5.0) -> set[str]:
 
 def _port(server: TesseraServer) -> int:
     return int(server.endpoint.rsplit(":", 1)[1])
+
+
+def slow_get(server: TesseraServer, bucket: str, key: str) -> tuple[socket.socket, http.client.HTTPResponse]:
+    """A signed GET whose reader has a small receive buffer, so that the server is still sending
+    the body (and has not reached an object's later parts) while the caller acts."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+    sock.settimeout(30)
+    sock.connect(("127.0.0.1", _port(server)))
+    headers = sign_headers(server, "GET", bucket, key, {}, {})
+    head = f"GET {path_of(bucket, key, {})} HTTP/1.1\r\nHost: 127.0.0.1:{_port(server)}\r\n"
+    sock.sendall((head + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n").encode())
+    response = http.client.HTTPResponse(sock, method="GET")
+    response.begin()
+    return sock, response
