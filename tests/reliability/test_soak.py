@@ -46,9 +46,11 @@ def test_soak(configured_server: TesseraServer, summary: Callable[[str], None]) 
     failures = stop_clients(clients, threads, stop)
     assert not failures, f"seed {seed}: {len(failures)} failed requests, e.g. {failures[:5]}"
 
-    tenth = max(1, len(samples) // 10)
-    start_rss, end_rss = max(samples[:tenth]), max(samples[-tenth:])
-    assert end_rss <= start_rss * 1.25 + 16 * MiB, f"RSS grew from {start_rss / MiB:.0f} to {end_rss / MiB:.0f} MiB"
+    # Memory rises while the allocator's arenas reach the high-water mark of the 1–8 MiB bodies
+    # (about a minute), then stays: the second half of a run may not outgrow the first by much.
+    half, tenth = max(1, len(samples) // 2), max(1, len(samples) // 10)
+    start_rss, end_rss = max(samples[:half]), max(samples[-tenth:])
+    assert end_rss <= start_rss * 1.2 + 24 * MiB, f"RSS grew from {start_rss / MiB:.0f} to {end_rss / MiB:.0f} MiB"
 
     verify_clients(server, Clients(server).oss2_bucket(BUCKET), clients)
     assert "unexpected error" not in server.log_text()
@@ -60,6 +62,7 @@ def test_soak(configured_server: TesseraServer, summary: Callable[[str], None]) 
     every = [v for values in latencies.values() for v in values]
     per_operation = ", ".join(f"{op} {percentile(v, 0.5) * 1000:.0f}/{percentile(v, 0.99) * 1000:.0f}"
                               for op, v in sorted(latencies.items()))
+    curve = " ".join(f"{samples[min(len(samples) - 1, i * len(samples) // 10)] / MiB:.0f}" for i in range(11))
     summary(f"{CLIENTS} clients, {SECONDS} s: {len(every)} requests ({len(every) / SECONDS:.0f}/s), 0 failed; "
-            f"RSS {start_rss / MiB:.0f} → {end_rss / MiB:.0f} MiB; latency p50/p99 ms: all "
+            f"RSS {start_rss / MiB:.0f} → {end_rss / MiB:.0f} MiB (each tenth: {curve}); latency p50/p99 ms: all "
             f"{percentile(every, 0.5) * 1000:.0f}/{percentile(every, 0.99) * 1000:.0f}, {per_operation}; seed {seed}")
