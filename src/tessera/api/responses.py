@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Any
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from tessera.blobs.segments import OpenedSegments, OpenSegment
 
 SENDFILE_FALLBACK_CHUNK = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class SegmentsResponse(web.StreamResponse):
@@ -72,5 +74,9 @@ class SegmentsResponse(web.StreamResponse):
             offset += len(chunk)
 
 
-def _ended_early(segment: OpenSegment) -> OSError:
-    return OSError(f"blob file {segment.file.name} ended before byte {segment.offset + segment.length}")
+def _ended_early(segment: OpenSegment) -> ConnectionError:
+    """Logged for the operator (the file was damaged while being sent); the connection is then
+    aborted, which aiohttp takes quietly as a connection error."""
+    log.error("blob file %s ended before byte %d while being sent (run tessera admin fsck)",
+              segment.file.name, segment.offset + segment.length)
+    return ConnectionAbortedError("a blob file ended early")

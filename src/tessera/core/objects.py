@@ -151,7 +151,13 @@ async def put_object(storage: Storage, bucket_name: str, key: str, body: AsyncIt
 
 async def object_info(storage: Storage, bucket_name: str, key: str) -> ObjectInfo:
     """An object's metadata (HEAD, GetObjectMeta, tags); NoSuchKey if there is none."""
-    return (await _layout(storage, bucket_name, key)).info
+    check_key(key)
+    async with storage.db.read() as conn:
+        bucket = await bucket_rows.get(conn, bucket_name)
+        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key)
+    if info is None:
+        raise NoSuchKey(Key=key)
+    return info
 
 
 @dataclass
@@ -211,6 +217,10 @@ async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
         else:
             assert info.blob_id is not None
             pieces = [(storage.blobs.path(info.blob_id), info.size)]
+    if sum(size for _, size in pieces) != info.size:  # never sent short: the answer says info.size
+        log.error("object %s/%s: its parts hold %d bytes, its metadata says %d", bucket_name, key,
+                  sum(size for _, size in pieces), info.size)
+        raise DataUnavailable(Key=key)
     return ObjectLayout(info, pieces)
 
 

@@ -44,10 +44,16 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction (a consistent snapshot on both engines)."""
+        """A read-only transaction that sees one snapshot, however many statements it runs:
+        an object's row and its parts' rows, a listing page and its next key, are of the same
+        moment. SQLite's WAL gives that to every read transaction; PostgreSQL's default (READ
+        COMMITTED) takes a new snapshot per statement, so reads ask for REPEATABLE READ, which
+        never fails a read-only transaction."""
         async with self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(tessera_begin="BEGIN")
+            else:
+                await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             async with conn.begin():
                 yield conn
 
