@@ -153,8 +153,12 @@ async def object_info(storage: Storage, bucket_name: str, key: str) -> ObjectInf
     """An object's metadata (HEAD, GetObjectMeta, tags); NoSuchKey if there is none."""
     check_key(key)
     async with storage.db.read() as conn:
-        bucket = await bucket_rows.get(conn, bucket_name)
-        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key)
+        return await _find(conn, bucket_name, key)
+
+
+async def _find(conn: AsyncConnection, bucket_name: str, key: str) -> ObjectInfo:
+    bucket = await bucket_rows.get(conn, bucket_name)
+    info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key)
     if info is None:
         raise NoSuchKey(Key=key)
     return info
@@ -207,10 +211,7 @@ async def read_object(storage: Storage, bucket_name: str, key: str, choose: Rang
 async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
     check_key(key)
     async with storage.db.read() as conn:
-        bucket = await bucket_rows.get(conn, bucket_name)
-        info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key)
-        if info is None:
-            raise NoSuchKey(Key=key)
+        info = await _find(conn, bucket_name, key)
         if info.upload_id:
             parts = await object_rows.parts_of(conn, info.upload_id)
             pieces = [(storage.blobs.path(p.blob_id), p.size) for p in parts]
