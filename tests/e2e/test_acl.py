@@ -89,6 +89,14 @@ def test_acl_given_by_every_writer(clients: Clients, bucket_name: str) -> None:
     part = bucket.upload_part("multi", upload_id, 1, b"m" * 10)
     bucket.complete_multipart_upload("multi", upload_id, [PartInfo(1, part.etag)])
     assert bucket.get_object_acl("multi").acl == oss2.OBJECT_ACL_PRIVATE
+    upload_id = bucket.init_multipart_upload("multi", headers=private).upload_id
+    part = bucket.upload_part("multi", upload_id, 1, b"m" * 10)
+    with pytest.raises(oss2.exceptions.InvalidArgument):
+        bucket.complete_multipart_upload("multi", upload_id, [PartInfo(1, part.etag)],
+                                         headers={"x-oss-object-acl": "open"})
+    bucket.complete_multipart_upload("multi", upload_id, [PartInfo(1, part.etag)],
+                                     headers={"x-oss-object-acl": "public-read"})  # Complete's header wins
+    assert bucket.get_object_acl("multi").acl == oss2.OBJECT_ACL_PUBLIC_READ
     # A copy gets the ACL it asks for, never the source's (default without the header).
     bucket.copy_object(bucket_name, "put", "copied")
     assert bucket.get_object_acl("copied").acl == oss2.OBJECT_ACL_DEFAULT
