@@ -238,6 +238,12 @@ def test_public_read_write_bucket_takes_anonymous_writes(clients: Clients, serve
     owner.put_object_acl("dropbox/big", oss2.OBJECT_ACL_PUBLIC_READ)
     with pytest.raises(oss2.exceptions.AccessDenied):
         public.delete_object("dropbox/big")  # its own ACL allows reads only
+    public.put_object("dropbox/two", b"2")
+    with pytest.raises(oss2.exceptions.AccessDenied):
+        public.batch_delete_objects(["dropbox/two", "dropbox/big"])  # one of them is not writable: none go
+    assert owner.object_exists("dropbox/two") and owner.object_exists("dropbox/big")
+    public.batch_delete_objects(["dropbox/two", "dropbox/never-was"])
+    assert [o.key for o in oss2.ObjectIterator(owner)] == ["dropbox/big"]
     assert_consistent(server)
 
 

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tessera.blobs.segments import OpenedSegments, Segment, slice_segments
 from tessera.blobs.store import WrittenBlob
 from tessera.core import conditions
-from tessera.core.acl import check_object_acl
+from tessera.core.acl import Access, Requester, allowed, check_object_acl, effective_acl
 from tessera.core.buckets import get_bucket
 from tessera.core.errors import (
+    AccessDenied,
     BlobMissing,
     DataUnavailable,
     FileAlreadyExists,
@@ -379,8 +380,12 @@ async def transition_objects(storage: Storage, bucket_name: str, versions: list[
     return moved
 
 
-async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) -> list[str]:
-    """Delete many objects in one transaction; returns the keys (all of them, as OSS does)."""
+async def delete_objects(storage: Storage, bucket_name: str, keys: list[str], *,
+                         requester: Requester | None = None) -> list[str]:
+    """Delete many objects in one transaction; returns the keys (all of them, as OSS does).
+
+    A ``requester`` that does not own the bucket must be allowed to write every object named
+    (its ACL, or the bucket's): otherwise AccessDenied, and nothing is deleted."""
     for key in keys:
         check_key(key)
     released: list[str] = []
@@ -388,6 +393,9 @@ async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) ->
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         for key in keys:
             info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+            if requester is not None and not allowed(requester, bucket.owner, Access.WRITE, [
+                    effective_acl(bucket.acl, info.attributes.acl if info else None)]):
+                raise AccessDenied(f"You have no right to delete {key!r}.", Key=key)
             if info is not None:
                 await object_rows.delete(conn, bucket.bucket_id, key)
                 released.extend(await _release_data(conn, info))

@@ -189,7 +189,7 @@ async def delete_multiple_objects(req: OssRequest) -> web.Response:
         raise MalformedXML("The Delete request must name at least one object.")
     if len(keys) > MAX_DELETE_KEYS:
         raise MalformedXML(f"At most {MAX_DELETE_KEYS} objects can be deleted in one request.")
-    deleted = await objects.delete_objects(req.storage, req.bucket, keys)
+    deleted = await objects.delete_objects(req.storage, req.bucket, keys, requester=req.requester)
     encode = req.encode
     root = element(
         "DeleteResult",
