@@ -3,6 +3,7 @@ links, deletion, listings and storage accounting."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 from collections import Counter
@@ -11,6 +12,7 @@ from urllib.parse import quote, unquote
 import alibabacloud_oss_v2 as oss
 import oss2
 import pytest
+from oss2.models import BucketLifecycle, LifecycleExpiration, LifecycleRule, StorageTransition
 
 from tests.support import raw
 from tests.support.checks import assert_bucket_stat, assert_consistent
@@ -202,3 +204,22 @@ def test_anonymous_read_through_a_symlink_needs_both_acls(clients: Clients, buck
     assert public.get_object("public-link").read() == DATA
     with pytest.raises(oss2.exceptions.AccessDenied):
         public.put_symlink("target.bin", "anonymous-link")
+
+
+def test_lifecycle_expires_and_moves_symlinks_like_objects(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    bucket.put_bucket_lifecycle(BucketLifecycle([
+        LifecycleRule("links", "links/", status=LifecycleRule.ENABLED, expiration=LifecycleExpiration(days=10)),
+        LifecycleRule("cold", "cold/", status=LifecycleRule.ENABLED,
+                      storage_transitions=[StorageTransition(days=1, storage_class="IA")]),
+    ]))
+    bucket.put_symlink("target.bin", "links/a")
+    bucket.put_symlink("target.bin", "cold/b")
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=11)
+    done = server.admin("lifecycle", "run", "--bucket", bucket.bucket_name, "--now", later.isoformat())
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not bucket.object_exists("links/a")
+    assert bucket.get_object_meta("cold/b").content_length == len(b"target.bin")
+    assert bucket.head_object("cold/b").headers["x-oss-storage-class"] == "IA"
+    assert bucket.get_object("cold/b").read() == DATA  # the link moved, the target did not
+    assert bucket.head_object("target.bin").headers["x-oss-storage-class"] == "Standard"
+    assert_consistent(server)
