@@ -17,8 +17,7 @@ TARGET_HEADER = "x-oss-symlink-target"
 async def put_symlink(req: OssRequest) -> web.Response:
     raw = req.header(TARGET_HEADER)
     if not raw:
-        raise InvalidArgument("PutSymlink needs the x-oss-symlink-target header.", name=TARGET_HEADER,
-                              value=raw or "")
+        raise InvalidArgument("PutSymlink needs the x-oss-symlink-target header.", name=TARGET_HEADER)
     # oss2 URL-encodes the target, v2 sends it as it is: decoding leaves a plain name unchanged
     # (docs/compatibility.md, Symlinks).
     info = await symlinks.put_symlink(
