@@ -30,9 +30,10 @@ from tessera.core.errors import (
     NoSuchKey,
 )
 from tessera.core.listing import list_page
-from tessera.core.models import MAX_PUT_SIZE, Bucket, ObjectAttributes, ObjectInfo, Page
+from tessera.core.models import APPENDABLE, MAX_PUT_SIZE, Bucket, ObjectAttributes, ObjectInfo, Page
 from tessera.core.names import check_key, check_storage_class
 from tessera.core.storage import Storage
+from tessera.meta import appends as append_rows
 from tessera.meta import blobs as blob_rows
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import objects as object_rows
@@ -79,20 +80,22 @@ async def install_object(conn: AsyncConnection, storage: Storage, bucket: Bucket
             if forbid_overwrite:
                 raise FileAlreadyExists(Key=key)
             await object_rows.replace(conn, bucket.bucket_id, key, values)
-            return await _release_data(conn, old)
+            return await _release_data(conn, bucket, old)
         if await object_rows.insert_if_absent(conn, storage.db.insert, {"bucket_id": bucket.bucket_id,
                                                                             "key": key, **values}):
             return []
     raise InternalError("The object was being replaced by too many concurrent writers; retry.")
 
 
-async def _release_data(conn: AsyncConnection, info: ObjectInfo) -> list[str]:
+async def _release_data(conn: AsyncConnection, bucket: Bucket, info: ObjectInfo) -> list[str]:
     """Disown the blobs of an object that is being replaced or deleted."""
     released: list[str] = []
     if info.blob_id:
         released.append(info.blob_id)
     if info.upload_id:
         released.extend(await upload_rows.delete(conn, info.upload_id))
+    if info.object_type == APPENDABLE:
+        released.extend(await append_rows.delete_segments(conn, bucket.bucket_id, info.key))
     await blob_rows.release(conn, released)
     return released
 
@@ -215,6 +218,10 @@ async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
         if info.upload_id:
             parts = await object_rows.parts_of(conn, info.upload_id)
             pieces = [(storage.blobs.path(p.blob_id), p.size) for p in parts]
+        elif info.object_type == APPENDABLE:
+            bucket = await bucket_rows.get(conn, bucket_name)
+            segments = await append_rows.segments_of(conn, bucket.bucket_id, key)
+            pieces = [(storage.blobs.path(s.blob_id), s.size) for s in segments]
         else:
             assert info.blob_id is not None
             pieces = [(storage.blobs.path(info.blob_id), info.size)]
@@ -298,7 +305,7 @@ async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:
         if info is None:
             return False
         await object_rows.delete(conn, bucket.bucket_id, key)
-        released = await _release_data(conn, info)
+        released = await _release_data(conn, bucket, info)
     storage.free_soon(released)
     return True
 
@@ -321,7 +328,7 @@ async def expire_objects(storage: Storage, bucket_name: str, versions: list[tupl
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         async for info in _unchanged(conn, bucket, versions):
             await object_rows.delete(conn, bucket.bucket_id, info.key)
-            released.extend(await _release_data(conn, info))
+            released.extend(await _release_data(conn, bucket, info))
             deleted.add(info.key)
     await storage.free(released)
     return deleted
@@ -352,7 +359,7 @@ async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) ->
             info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
             if info is not None:
                 await object_rows.delete(conn, bucket.bucket_id, key)
-                released.extend(await _release_data(conn, info))
+                released.extend(await _release_data(conn, bucket, info))
     storage.free_soon(released)
     return keys
 

@@ -10,7 +10,7 @@ from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from tessera.api.oss import buckets, lifecycle, listing, multipart, objects, tagging
+from tessera.api.oss import append, buckets, lifecycle, listing, multipart, objects, tagging
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
@@ -76,6 +76,7 @@ OPERATIONS: dict[Handler, str] = {
     multipart.abort: "AbortMultipartUpload",
     multipart.list_uploads: "ListMultipartUploads",
     multipart.list_parts: "ListParts",
+    append.append_object: "AppendObject",
 }
 UNKNOWN_OPERATION = "Unknown"
 
@@ -101,6 +102,7 @@ READS: dict[Handler, frozenset[str]] = {
     multipart.complete: frozenset({"uploadId"}),
     multipart.abort: frozenset({"uploadId"}),
     multipart.list_parts: frozenset({"uploadId"}),
+    append.append_object: frozenset({"append", "position"}),
 }
 
 
@@ -177,6 +179,8 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
             return multipart.initiate
         if has_upload:
             return multipart.complete
+        if target.has("append"):
+            return append.append_object
     if method == "DELETE":
         return multipart.abort if has_upload else objects.delete_object
     return _not_allowed(method)
