@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import math
 import os
 import random
 import threading
+import time
 from collections import Counter
+from typing import Iterator
 
 import alibabacloud_oss_v2 as oss
 import oss2
@@ -18,6 +21,7 @@ import pytest
 from oss2.models import BucketLifecycle, LifecycleExpiration, LifecycleRule
 
 from tessera.blobs.checksums import crc64
+from tests.conftest import BACKENDS, start_server
 from tests.support import raw
 from tests.support.checks import assert_bucket_stat, assert_consistent
 from tests.support.clients import Clients, multipart_object
@@ -306,3 +310,65 @@ def test_usage_counts_appended_bytes(server: TesseraServer, bucket: oss2.Bucket)
     assert_bucket_stat(server, bucket.bucket_name, Counter(objects=2, object_bytes=12))
     bucket.delete_object("b")
     assert_bucket_stat(server, bucket.bucket_name, Counter(objects=1, object_bytes=5))
+
+
+@pytest.fixture(params=BACKENDS)
+def crash_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    server = start_server(tmp_path_factory, request, request.param)
+    yield server
+    server.stop()
+
+
+def test_kill_during_appends_leaves_the_old_object_or_the_new_one(crash_server: TesseraServer) -> None:
+    bucket = Clients(crash_server).oss2_bucket("crash-append")
+    bucket.create_bucket()
+    bucket.append_object("k", 0, b"start")
+
+    def slow_append() -> None:
+        try:
+            raw.send_truncated(crash_server, "POST", "crash-append", "k", declared=50_000_000, sent=b"b" * 5_000_000,
+                               query={"append": "", "position": "5"})
+        except OSError:
+            pass
+
+    sender = threading.Thread(target=slow_append)
+    sender.start()
+    time.sleep(0.1)
+    crash_server.kill()
+    sender.join()
+    crash_server.restart()
+    assert bucket.get_object("k").read() == b"start"
+    assert_consistent(crash_server)
+
+    # Appends that merge segments as they go, killed at several moments: what is there after
+    # the restart is the first n pieces, n at least the number acknowledged.
+    rng = random.Random(3)
+    for delay in (0.05, 0.2, 0.5):
+        pieces = [rng.randbytes(rng.randint(1, 200_000)) for _ in range(200)]
+        acknowledged: list[int] = []
+        bucket.delete_object("k")
+
+        def appender() -> None:
+            position = 0
+            try:
+                for n, piece in enumerate(pieces):
+                    position = bucket.append_object("k", position, piece).next_position
+                    acknowledged.append(n)
+            except Exception:
+                pass
+
+        writer = threading.Thread(target=appender)
+        writer.start()
+        time.sleep(delay)
+        crash_server.kill()
+        writer.join()
+        crash_server.restart()
+        content = bucket.get_object("k").read() if bucket.object_exists("k") else b""
+        ends = [0, *itertools.accumulate(len(p) for p in pieces)]
+        assert len(content) in ends  # whole pieces only
+        count = ends.index(len(content))
+        assert content == b"".join(pieces[:count])
+        assert count >= len(acknowledged)
+        if content:
+            assert bucket.head_object("k").server_crc == crc64(content)
+        assert_consistent(crash_server)
