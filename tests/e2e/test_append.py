@@ -372,3 +372,35 @@ def test_kill_during_appends_leaves_the_old_object_or_the_new_one(crash_server: 
         if content:
             assert bucket.head_object("k").server_crc == crc64(content)
         assert_consistent(crash_server)
+
+
+def test_usage_report_and_ia_minimum_follow_appends(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    import json
+    from datetime import datetime, timezone
+    from xml.etree import ElementTree
+
+    append_all(bucket, "grown", [b"g" * 1000, b"h" * 500])
+    bucket.append_object("cold", 0, b"c" * 10, headers={"x-oss-storage-class": "IA"})
+    bucket.append_object("cold", 10, b"d" * 20)
+    stat = {e.tag: int(e.text or 0) for e in ElementTree.fromstring(
+        raw.request(server, "GET", bucket.bucket_name, query={"stat": ""}).body) if (e.text or "").isdigit()}
+    assert (stat["InfrequentAccessObjectCount"], stat["InfrequentAccessStorage"],
+            stat["InfrequentAccessRealStorage"]) == (1, 64 * 1024, 30)
+    assert stat["StandardStorage"] == 1500 and stat["Storage"] == 1530
+
+    def instant() -> datetime:
+        now = datetime.now(timezone.utc)
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+    time.sleep(0.05)
+    start = instant()
+    time.sleep(1)
+    end = instant()
+    done = server.admin("usage", "report", "--bucket", bucket.bucket_name, "--from", start.isoformat(),
+                        "--to", end.isoformat(), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    lines = {(x["kind"], x["storage_class"]): x for x in json.loads(done.stdout)["lines"]}
+    hours = (end - start).total_seconds() / 3600
+    assert lines[("object", "Standard")]["real_gb_hours"] == pytest.approx(1500 * hours / 1024**3, rel=1e-6)
+    assert lines[("object", "IA")]["real_gb_hours"] == pytest.approx(30 * hours / 1024**3, rel=1e-6)
+    assert lines[("object", "IA")]["billed_gb_hours"] == pytest.approx(64 * 1024 * hours / 1024**3, rel=1e-6)
