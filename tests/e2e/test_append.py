@@ -49,11 +49,13 @@ def raw_append(server: TesseraServer, bucket: str, key: str, position: str, body
 
 def test_oss2_creates_appends_and_reports_next_position_and_whole_crc(bucket: oss2.Bucket) -> None:
     first = bucket.append_object("log.txt", 0, b"hello", headers={"Content-Type": "text/plain",
-                                                                   "x-oss-meta-origin": "first"})
+                                                                   "x-oss-meta-origin": "first",
+                                                                   "x-oss-tagging": "stage=raw"})
     assert (first.next_position, first.crc) == (5, crc64(b"hello"))
     # init_crc makes oss2 check the answer's CRC against its own running CRC of the object.
     second = bucket.append_object("log.txt", 5, b" world", init_crc=first.crc,
-                                  headers={"Content-Type": "image/png", "x-oss-meta-origin": "second"})
+                                  headers={"Content-Type": "image/png", "x-oss-meta-origin": "second",
+                                           "x-oss-tagging": "stage=cooked"})
     assert (second.next_position, second.crc) == (11, crc64(b"hello world"))
     head = bucket.head_object("log.txt")
     assert head.object_type == "Appendable"
@@ -61,6 +63,7 @@ def test_oss2_creates_appends_and_reports_next_position_and_whole_crc(bucket: os
     assert head.content_length == 11 and head.server_crc == crc64(b"hello world")
     # Attributes come from the first append only.
     assert head.content_type == "text/plain" and head.headers["x-oss-meta-origin"] == "first"
+    assert bucket.get_object_tagging("log.txt").tag_set.tagging_rule == {"stage": "raw"}
     # The ETag is OSS's for appendable objects (32 hex digits, the CRC first), the same on HEAD.
     assert head.etag == second.etag and len(head.etag) == 32
     assert head.etag[:16] == crc64(b"hello world").to_bytes(8, "little").hex().upper()
