@@ -407,3 +407,34 @@ def test_usage_report_and_ia_minimum_follow_appends(server: TesseraServer, bucke
     assert lines[("object", "Standard")]["real_gb_hours"] == pytest.approx(1500 * hours / 1024**3, rel=1e-6)
     assert lines[("object", "IA")]["real_gb_hours"] == pytest.approx(30 * hours / 1024**3, rel=1e-6)
     assert lines[("object", "IA")]["billed_gb_hours"] == pytest.approx(64 * 1024 * hours / 1024**3, rel=1e-6)
+
+
+def test_appends_race_across_two_workers(two_workers: TesseraServer) -> None:
+    """Appenders on separate connections (so on both worker processes) keep trying at the
+    length they last learnt: every byte acknowledged is in the object once, in order."""
+    clients = Clients(two_workers)
+    clients.oss2_bucket("append-race").create_bucket()
+    acknowledged: dict[int, list[tuple[int, bytes]]] = {}
+
+    def appender(n: int) -> None:
+        bucket = clients.oss2_bucket("append-race")
+        mine = acknowledged.setdefault(n, [])
+        position = 0
+        while len(mine) < 15:
+            piece = f"<{n}:{len(mine)}>".encode() * random.randint(1, 3000)
+            try:
+                position = bucket.append_object("shared", position, piece).next_position
+                mine.append((position - len(piece), piece))
+            except oss2.exceptions.PositionNotEqualToLength as refused:
+                position = refused.next_position
+
+    threads = [threading.Thread(target=appender, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    content = clients.oss2_bucket("append-race").get_object("shared").read()
+    pieces = sorted(piece for mine in acknowledged.values() for piece in mine)
+    assert b"".join(piece for _, piece in pieces) == content
+    assert all(content[at:at + len(piece)] == piece for at, piece in pieces)
+    assert_consistent(two_workers)
