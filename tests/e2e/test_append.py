@@ -438,3 +438,28 @@ def test_appends_race_across_two_workers(two_workers: TesseraServer) -> None:
     assert b"".join(piece for _, piece in pieces) == content
     assert all(content[at:at + len(piece)] == piece for at, piece in pieces)
     assert_consistent(two_workers)
+
+
+def test_appendable_objects_are_read_whole_by_the_sdk_downloaders(clients: Clients, bucket: oss2.Bucket,
+                                                                  tmp_path) -> None:
+    rng = random.Random(5)
+    whole = append_all(bucket, "dl", [rng.randbytes(rng.randint(1, 90_000)) for _ in range(25)])
+    target = tmp_path / "oss2.bin"
+    bucket.get_object_to_file("dl", str(target))  # oss2 checks the CRC of what it received
+    assert target.read_bytes() == whole
+    client = clients.v2()
+    client.get_object_to_file(oss.GetObjectRequest(bucket=bucket.bucket_name, key="dl"), str(tmp_path / "v2.bin"))
+    assert (tmp_path / "v2.bin").read_bytes() == whole
+    downloader = client.downloader(part_size=100 * 1024)
+    downloader.download_file(oss.GetObjectRequest(bucket=bucket.bucket_name, key="dl"), str(tmp_path / "dl.bin"))
+    assert (tmp_path / "dl.bin").read_bytes() == whole
+
+
+def test_appendable_objects_can_be_copied_into_normal_objects_and_parts(bucket: oss2.Bucket) -> None:
+    whole = append_all(bucket, "src", [b"a" * 150_000, b"b" * 70_000, b"c"])
+    bucket.copy_object(bucket.bucket_name, "src", "dst")
+    assert bucket.head_object("dst").object_type == "Normal" and bucket.get_object("dst").read() == whole
+    upload_id = bucket.init_multipart_upload("mp").upload_id
+    part = bucket.upload_part_copy(bucket.bucket_name, "src", (100_000, 200_000), "mp", upload_id, 1)
+    bucket.complete_multipart_upload("mp", upload_id, [oss2.models.PartInfo(1, part.etag)])
+    assert bucket.get_object("mp").read() == whole[100_000:200_001]
