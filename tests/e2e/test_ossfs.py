@@ -74,3 +74,17 @@ def test_ossfs_overwrites_lists_finds_and_removes(server: TesseraServer, clients
     assert [o.key for o in oss2.ObjectIterator(bucket)] == ["top.txt"]
     assert_consistent(server)
     assert_bucket_stat(server, bucket_name, Counter(objects=1, object_bytes=3))
+
+
+def test_oss_urls_through_fsspec(server: TesseraServer, bucket_name: str) -> None:
+    """What pandas and dask do with ``oss://`` paths: fsspec picks ossfs by the protocol."""
+    import fsspec
+
+    options = {"endpoint": server.endpoint, "key": server.access_key_id, "secret": server.access_key_secret}
+    rows = "".join(f"{n},{n * n}\n" for n in range(1000)).encode()
+    with fsspec.open(f"oss://{bucket_name}/tables/squares.csv", "wb", **options) as file:
+        file.write(rows)
+    with fsspec.open(f"oss://{bucket_name}/tables/squares.csv", "rb", **options) as file:
+        assert file.read() == rows
+    fs, _ = fsspec.core.url_to_fs(f"oss://{bucket_name}", **options)
+    assert fs.du(f"/{bucket_name}/tables") == len(rows)
