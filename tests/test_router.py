@@ -40,6 +40,8 @@ ROUTES = [
     ("POST", "/b/k?uploadId=U", {}, "CompleteMultipartUpload"),
     ("DELETE", "/b/k?uploadId=U", {}, "AbortMultipartUpload"),
     ("GET", "/b/k?uploadId=U", {}, "ListParts"),
+    ("POST", "/b/k?restore", {}, "RestoreObject"),
+    ("POST", "/b/k?cleanRestoredObject", {}, "CleanRestoredObject"),
     # Refusals and sub-resources Tessera does not serve.
     ("POST", "/", {}, UNKNOWN_OPERATION),
     ("PATCH", "/b/k", {}, UNKNOWN_OPERATION),
@@ -47,6 +49,9 @@ ROUTES = [
     ("POST", "/b/k?lifecycle", {}, UNKNOWN_OPERATION),
     ("GET", "/b?tagging", {}, UNKNOWN_OPERATION),
     ("GET", "/?regions", {}, UNKNOWN_OPERATION),
+    ("GET", "/b/k?restore", {}, UNKNOWN_OPERATION),
+    ("POST", "/b/k?restore&cleanRestoredObject", {}, UNKNOWN_OPERATION),
+    ("POST", "/b?restore", {}, UNKNOWN_OPERATION),
     ("GET", "/b/k?response-content-type=text/plain", {}, "GetObject"),
     ("GET", "/b?list-type=2&continuation-token=x", {}, "ListObjectsV2"),
 ]
@@ -76,7 +81,7 @@ def test_unserved_sub_resources_are_refused_not_served_as_plain_object_operation
         method: str, path: str, headers: dict[str, str]) -> None:
     target = parse_target(path, "h", None)
     handler = route(method, target, headers)
-    allowed = {("POST", "uploads"), ("HEAD", "objectMeta")}
+    allowed = {("POST", "uploads"), ("HEAD", "objectMeta"), ("POST", "restore")}
     if (method, target.query[0][0]) in allowed:
         return
     assert operation_name(handler) == UNKNOWN_OPERATION

@@ -62,6 +62,18 @@ class ObjectInfo:
     blob_id: str | None
     upload_id: str | None
     transitioned_ms: int | None = None  # when a lifecycle rule moved it to its storage class
+    restore: ObjectRestore | None = None  # the restore of a cold object, if one was asked for
+
+
+@dataclass(frozen=True)
+class ObjectRestore:
+    """A restore of a cold object: asked for at ``requested_ms``, readable from ``ready_ms``
+    until ``expires_ms``."""
+
+    requested_ms: int
+    ready_ms: int
+    expires_ms: int
+    tier: str  # Expedited | Standard | Bulk; "" for Archive, which has no priorities
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from tessera.core.errors import (
 from tessera.core.listing import list_page
 from tessera.core.models import MAX_PUT_SIZE, Bucket, ObjectAttributes, ObjectInfo, Page
 from tessera.core.names import check_key, check_storage_class
+from tessera.core.restore_policy import check_readable
 from tessera.core.storage import Storage
 from tessera.meta import blobs as blob_rows
 from tessera.meta import buckets as bucket_rows
@@ -193,6 +194,7 @@ async def read_object(storage: Storage, bucket_name: str, key: str, choose: Rang
         if previous is not None and layout == previous:
             log.error("object %s/%s: a blob file is missing (run tessera admin fsck)", bucket_name, key)
             raise DataUnavailable(Key=key)
+        check_readable(layout.info, storage.clock())  # a cold object only once restored
         chosen = choose(layout.info)
         start, end = chosen if chosen is not None else (0, layout.info.size - 1)
         try:

@@ -37,6 +37,11 @@ STATUS: dict[type[errors.TesseraError], tuple[int, str]] = {
     errors.PreconditionFailed: (412, "PreconditionFailed"),
     errors.NotModified: (304, ""),
     errors.InvalidRange: (416, "InvalidRange"),
+    errors.InvalidObjectState: (403, "InvalidObjectState"),
+    errors.OperationNotSupported: (400, "OperationNotSupported"),
+    errors.RestoreAlreadyInProgress: (409, "RestoreAlreadyInProgress"),
+    errors.ArchiveRestoreFileStale: (409, "ArchiveRestoreFileStale"),
+    errors.ArchiveRestoreNotFinished: (409, "ArchiveRestoreNotFinished"),
     errors.InternalError: (500, "InternalError"),
 }
 

@@ -10,7 +10,7 @@ from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from tessera.api.oss import buckets, lifecycle, listing, multipart, objects, tagging
+from tessera.api.oss import buckets, lifecycle, listing, multipart, objects, restore, tagging
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
@@ -76,6 +76,8 @@ OPERATIONS: dict[Handler, str] = {
     multipart.abort: "AbortMultipartUpload",
     multipart.list_uploads: "ListMultipartUploads",
     multipart.list_parts: "ListParts",
+    restore.restore_object: "RestoreObject",
+    restore.clean_restored_object: "CleanRestoredObject",
 }
 UNKNOWN_OPERATION = "Unknown"
 
@@ -101,6 +103,8 @@ READS: dict[Handler, frozenset[str]] = {
     multipart.complete: frozenset({"uploadId"}),
     multipart.abort: frozenset({"uploadId"}),
     multipart.list_parts: frozenset({"uploadId"}),
+    restore.restore_object: frozenset({"restore"}),
+    restore.clean_restored_object: frozenset({"cleanRestoredObject"}),
 }
 
 
@@ -177,6 +181,10 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
             return multipart.initiate
         if has_upload:
             return multipart.complete
+        if target.has("restore"):
+            return restore.restore_object
+        if target.has("cleanRestoredObject"):
+            return restore.clean_restored_object
     if method == "DELETE":
         return multipart.abort if has_upload else objects.delete_object
     return _not_allowed(method)
