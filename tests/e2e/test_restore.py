@@ -9,7 +9,10 @@ import datetime
 import email.utils
 import json
 import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import alibabacloud_oss_v2 as oss
@@ -147,7 +150,7 @@ def test_oss2_restores_each_class_and_tier(bucket: oss2.Bucket) -> None:
         put(bucket, key, storage_class, key.encode() * 10)
     started = time.time()
     for key, (_, tier) in keys.items():
-        assert restore(bucket, key, tier=tier) == 202
+        assert restore(bucket, key, days=3, tier=tier) == 202
     for key, (storage_class, tier) in keys.items():
         assert restore_state(bucket, key) == 'ongoing-request="true"'
         assert_frozen(bucket, key)
@@ -163,8 +166,8 @@ def test_oss2_restores_each_class_and_tier(bucket: oss2.Bucket) -> None:
         assert bucket.get_object(key, byte_range=(0, 3)).read() == key.encode()[:4]
         get = bucket.get_object(key)
         assert get.headers["x-oss-restore"].startswith('ongoing-request="false"')
-        # Ready DELAY after the request, readable for one day from then (second precision).
-        assert started + DELAY + DAY - 1 <= expiry(get.headers["x-oss-restore"]) <= time.time() + DAY + 1
+        # Ready DELAY after the request, readable for three days from then (second precision).
+        assert started + DELAY + 3 * DAY - 1 <= expiry(get.headers["x-oss-restore"]) <= time.time() + 3 * DAY + 1
     listed = {o.key: o.restore_info for o in oss2.ObjectIterator(bucket)}
     assert all(info.startswith('ongoing-request="false", expiry-date="') for info in listed.values())
 
@@ -226,7 +229,7 @@ def test_v2_restores_and_reads_each_cold_class(clients: Clients, bucket_name: st
 
 def test_restored_objects_can_be_copied_and_copied_from(bucket: oss2.Bucket) -> None:
     put(bucket, "cold", "Archive", DATA * 100)
-    restore(bucket, "cold")
+    restore(bucket, "cold", days=3)
     wait_until(lambda: restored(bucket, "cold"))
     bucket.copy_object(bucket.bucket_name, "cold", "warm", headers={"x-oss-storage-class": "Standard",
                                                                      "x-oss-metadata-directive": "REPLACE"})
@@ -261,7 +264,7 @@ def test_the_restored_copy_expires_and_the_object_is_frozen_again(bucket: oss2.B
 
 def test_restores_hold_across_a_restart(server: TesseraServer, bucket: oss2.Bucket) -> None:
     put(bucket, "k", "Archive")
-    restore(bucket, "k")
+    restore(bucket, "k", days=7)  # longer than a restart takes
     server.restart()
     wait_until(lambda: restored(bucket, "k"))
     assert bucket.get_object("k").read() == DATA
@@ -329,7 +332,7 @@ def test_v2_clean_restored_object_freezes_a_restored_object(clients: Clients, bu
             return error.value.unwrap().status_code, error.value.unwrap().code
 
         assert clean_error() == (409, "ArchiveRestoreFileStale")
-        restore(bucket, key, tier="Expedited")
+        restore(bucket, key, days=3, tier="Expedited")
         assert clean_error() == (409, "ArchiveRestoreNotFinished")
         wait_until(lambda: restored(bucket, key))
         assert client.clean_restored_object(request).status_code == 200
@@ -358,10 +361,24 @@ def expired_outcomes(report: dict[str, Any]) -> list[dict[str, Any]]:
     return [o for o in report["outcomes"] if o["action"] == "RestoreExpired"]
 
 
+def test_an_object_a_rule_moved_to_archive_is_frozen_and_restored_with_its_bytes(server: TesseraServer,
+                                                                                 bucket: oss2.Bucket) -> None:
+    bucket.put_bucket_lifecycle(oss2.models.BucketLifecycle([oss2.models.LifecycleRule(
+        "freeze", "", status="Enabled", storage_transitions=[oss2.models.StorageTransition(
+            days=1, storage_class="Archive")])]))
+    bucket.put_object("k", DATA)
+    report = lifecycle_run(server, bucket.bucket_name, time.time() + 2 * 86_400)
+    assert [o["matched"] for o in report["outcomes"] if o["action"] == "Transition:Archive"] == [1]
+    assert_frozen(bucket, "k")
+    assert restore(bucket, "k", days=3) == 202
+    wait_until(lambda: restored(bucket, "k"))
+    assert bucket.get_object("k").read() == DATA
+
+
 def test_lifecycle_runs_end_expired_restores(server: TesseraServer, bucket: oss2.Bucket) -> None:
     for key in ("a", "b"):
         put(bucket, key, "Archive")
-        restore(bucket, key)
+        restore(bucket, key, days=7)  # readable for longer than the admin commands below take
     put(bucket, "frozen", "Archive")
     wait_until(lambda: restored(bucket, "a") and restored(bucket, "b"))
 
@@ -379,3 +396,11 @@ def test_lifecycle_runs_end_expired_restores(server: TesseraServer, bucket: oss2
     assert expired_outcomes(lifecycle_run(server, bucket.bucket_name, later)) == []  # nothing left to end
     log = server.admin("lifecycle", "log")
     assert log.returncode == 0 and "RestoreExpired" in log.stdout
+
+
+def test_serve_refuses_restore_delays_that_name_nothing(tmp_path: Path) -> None:
+    for value, message in (("Glacier=60", "no restore delay is named 'Glacier'"), ("soon", "expected a number")):
+        done = subprocess.run([sys.executable, "-m", "tessera", "serve", "--data-dir", str(tmp_path / "data"),
+                               "--port", "0", "--restore-delay", value], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and message in done.stderr
+    assert not (tmp_path / "data").exists()  # refused before anything was touched
