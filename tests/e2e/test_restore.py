@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -105,6 +106,9 @@ def test_a_cold_object_is_frozen_its_metadata_readable_its_bytes_not(bucket: oss
     assert (ranged.status, ranged.code) == (403, "InvalidObjectState")
     copy = refused(lambda: bucket.copy_object(bucket.bucket_name, "cold", "copy"))
     assert (copy.status, copy.code) == (403, "InvalidObjectState")
+    to_standard = refused(lambda: bucket.copy_object(bucket.bucket_name, "cold", "cold", headers={
+        "x-oss-storage-class": "Standard", "x-oss-metadata-directive": "REPLACE"}))
+    assert (to_standard.status, to_standard.code) == (403, "InvalidObjectState")
     upload_id = bucket.init_multipart_upload("assembled").upload_id
     part = refused(lambda: bucket.upload_part_copy(bucket.bucket_name, "cold", (0, 99), "assembled", upload_id, 1))
     assert (part.status, part.code) == (403, "InvalidObjectState")
@@ -214,6 +218,8 @@ def test_v2_restores_and_reads_each_cold_class(clients: Clients, bucket_name: st
             assert result.status_code == 202 and result.restore_priority == tier
             head = client.head_object(oss.HeadObjectRequest(bucket=bucket_name, key=key))
             assert head.restore == 'ongoing-request="true"'
+            listed = client.list_objects_v2(oss.ListObjectsV2Request(bucket=bucket_name, prefix=key))
+            assert [(o.key, o.restore_info) for o in listed.contents] == [(key, 'ongoing-request="true"')]
             with pytest.raises(oss.exceptions.OperationError) as again:
                 client.restore_object(request)
             assert (again.value.unwrap().status_code, again.value.unwrap().code) == (409, "RestoreAlreadyInProgress")
@@ -238,6 +244,12 @@ def test_restored_objects_can_be_copied_and_copied_from(bucket: oss2.Bucket) -> 
     part = bucket.upload_part_copy(bucket.bucket_name, "cold", (0, len(DATA) - 1), "assembled", upload_id, 1)
     bucket.complete_multipart_upload("assembled", upload_id, [PartInfo(1, part.etag)])
     assert bucket.get_object("assembled").read() == DATA
+    # Copied onto itself as Standard while restored, it needs no restore ever again.
+    bucket.copy_object(bucket.bucket_name, "cold", "cold", headers={"x-oss-storage-class": "Standard",
+                                                                     "x-oss-metadata-directive": "REPLACE"})
+    head = bucket.head_object("cold")
+    assert head.headers["x-oss-storage-class"] == "Standard" and "x-oss-restore" not in head.headers
+    assert bucket.get_object("cold").read() == DATA * 100
 
 
 def test_an_overwritten_object_is_frozen_again(bucket: oss2.Bucket) -> None:
@@ -268,6 +280,44 @@ def test_restores_hold_across_a_restart(server: TesseraServer, bucket: oss2.Buck
     server.restart()
     wait_until(lambda: restored(bucket, "k"))
     assert bucket.get_object("k").read() == DATA
+
+
+def test_concurrent_restores_start_one_restore(clients: Clients, bucket: oss2.Bucket) -> None:
+    put(bucket, "k", "ColdArchive")
+
+    def attempt(_: int) -> int:
+        own = clients.oss2_bucket(bucket.bucket_name)  # its own connection
+        try:
+            return restore(own, "k", tier="Standard")
+        except oss2.exceptions.RestoreAlreadyInProgress as busy:
+            return busy.status
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = sorted(pool.map(attempt, range(16)))
+    assert answers == [202] + [409] * 15
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def two_workers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    server = start_server(tmp_path_factory, request, request.param, workers=2,
+                          extra_args=("--restore-delay", str(DELAY), "--restore-day", str(DAY)))
+    yield server
+    server.stop()
+
+
+def test_every_worker_sees_the_same_restore(two_workers: TesseraServer) -> None:
+    clients = Clients(two_workers)
+    name = f"workers-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+    clients.oss2_bucket(name).create_bucket()
+    put(clients.oss2_bucket(name), "k", "Archive")
+    assert restore(clients.oss2_bucket(name), "k", days=7) == 202
+
+    def fresh() -> oss2.Bucket:  # a new connection each time: any worker may answer
+        return oss2.Bucket(clients.oss2_auth(), two_workers.endpoint, name, session=oss2.Session())
+
+    assert {restore_state(fresh(), "k") for _ in range(10)} == {'ongoing-request="true"'}
+    wait_until(lambda: restored(fresh(), "k"))
+    assert all(fresh().get_object("k").read() == DATA for _ in range(10))
 
 
 # --- refused requests ---------------------------------------------------------------------
@@ -310,10 +360,12 @@ def test_restores_of_missing_objects_and_buckets(server: TesseraServer, bucket: 
 
 
 def test_restore_is_served_only_as_post(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    """The other methods with ?restore are refused, never served as GetObject, PutObject or
+    DeleteObject (docs/compatibility.md, Sub-resources)."""
     put(bucket, "k", "Archive")
-    for method in ("GET", "PUT", "DELETE"):
-        answer = raw.request(server, method, bucket.bucket_name, "k", query={"restore": ""})
-        assert (answer.status, answer.code) == (400, "NotImplemented")
+    for method in ("GET", "PUT", "DELETE", "HEAD"):
+        answer = raw.request(server, method, bucket.bucket_name, "k", query={"restore": ""}, body=b"x" * 10)
+        assert answer.status == 400 and (method == "HEAD" or answer.code == "NotImplemented")
     assert bucket.head_object("k").content_length == len(DATA) and restore_state(bucket, "k") is None
 
 

@@ -46,7 +46,7 @@ def test_v2_object_acl_calls_are_refused(clients: Clients, bucket: oss2.Bucket) 
 
 
 @pytest.mark.parametrize("method", ["PUT", "GET", "DELETE", "POST", "HEAD"])
-@pytest.mark.parametrize("parameter", ["acl", "symlink", "restore", "append", "versionId", "x-oss-process",
+@pytest.mark.parametrize("parameter", ["acl", "symlink", "append", "versionId", "x-oss-process",
                                        "callback", "uploads", "retention"])
 def test_unserved_object_sub_resources_leave_the_object(server: TesseraServer, bucket: oss2.Bucket,
                                                         method: str, parameter: str) -> None:
