@@ -46,6 +46,8 @@ ROUTES = [
     ("GET", "/b/k?symlink", {}, "GetSymlink"),
     ("POST", "/b/k?append&position=0", {}, "AppendObject"),
     ("POST", "/b/k?position=0&append", {}, "AppendObject"),
+    ("POST", "/b/k?restore", {}, "RestoreObject"),
+    ("POST", "/b/k?cleanRestoredObject", {}, "CleanRestoredObject"),
     # Refusals and sub-resources Tessera does not serve.
     ("POST", "/", {}, UNKNOWN_OPERATION),
     ("PATCH", "/b/k", {}, UNKNOWN_OPERATION),
@@ -53,6 +55,9 @@ ROUTES = [
     ("POST", "/b/k?lifecycle", {}, UNKNOWN_OPERATION),
     ("GET", "/b?tagging", {}, UNKNOWN_OPERATION),
     ("GET", "/?regions", {}, UNKNOWN_OPERATION),
+    ("GET", "/b/k?restore", {}, UNKNOWN_OPERATION),
+    ("POST", "/b/k?restore&cleanRestoredObject", {}, UNKNOWN_OPERATION),
+    ("POST", "/b?restore", {}, UNKNOWN_OPERATION),
     ("GET", "/b/k?response-content-type=text/plain", {}, "GetObject"),
     ("GET", "/b?list-type=2&continuation-token=x", {}, "ListObjectsV2"),
 ]
@@ -89,7 +94,7 @@ def test_unserved_sub_resources_are_refused_not_served_as_plain_object_operation
     target = parse_target(path, "h", None)
     handler = route(method, target, headers)
     allowed = {("POST", "uploads"), ("HEAD", "objectMeta"), ("PUT", "acl"), ("GET", "acl"), ("PUT", "symlink"),
-               ("GET", "symlink"), ("POST", "append")}
+               ("GET", "symlink"), ("POST", "append"), ("POST", "restore")}
     if (method, target.query[0][0]) in allowed:
         return
     assert operation_name(handler) == UNKNOWN_OPERATION

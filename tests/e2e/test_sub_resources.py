@@ -50,7 +50,7 @@ def test_object_acl_and_symlink_serve_only_put_and_get(server: TesseraServer, bu
 
 
 @pytest.mark.parametrize("method", ["PUT", "GET", "DELETE", "POST", "HEAD"])
-@pytest.mark.parametrize("parameter", ["restore", "append", "versionId", "x-oss-process",
+@pytest.mark.parametrize("parameter", ["versionId", "x-oss-process",
                                        "callback", "uploads", "retention"])
 def test_unserved_object_sub_resources_leave_the_object(server: TesseraServer, bucket: oss2.Bucket,
                                                         method: str, parameter: str) -> None:

@@ -80,6 +80,17 @@ def test_a_symlink_to_an_appendable_object(bucket: oss2.Bucket) -> None:
     assert bucket.get_object("log-link", byte_range=(3, 8)).read() == b"st sec"
 
 
+def test_a_symlink_to_a_cold_object_is_frozen_like_its_target(bucket: oss2.Bucket) -> None:
+    bucket.put_object("cold", b"archived", headers={"x-oss-storage-class": "Archive"})
+    bucket.put_symlink("cold", "to-cold")  # the link itself is Standard
+    with pytest.raises(oss2.exceptions.ServerError) as refused:
+        bucket.get_object("to-cold")
+    assert (refused.value.status, refused.value.code) == (403, "InvalidObjectState")
+    bucket.put_object("warm", b"warm")
+    bucket.put_symlink("warm", "archived-link", headers={"x-oss-storage-class": "Archive"})
+    assert bucket.get_object("archived-link").read() == b"warm"  # the target's state decides
+
+
 def test_v2_symlinks(clients: Clients, bucket: oss2.Bucket) -> None:
     client, name = clients.v2(), bucket.bucket_name
     client.put_symlink(oss.PutSymlinkRequest(bucket=name, key="v2/link", target="target.bin",

@@ -112,7 +112,7 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
 def _print_outcomes(outcomes: list[dict]) -> None:
     print(f"  {'bucket':<24} {'rule':<24} {'action':<24} {'matched':>8} {'parts':>8} {'bytes':>14}")
     for o in outcomes:
-        print(f"  {o['bucket']:<24} {o['rule_id']:<24} {o['action']:<24} {o['matched']:>8} {o['parts']:>8} "
+        print(f"  {o['bucket']:<24} {o['rule_id'] or '-':<24} {o['action']:<24} {o['matched']:>8} {o['parts']:>8} "
               f"{o['bytes']:>14}")
 
 

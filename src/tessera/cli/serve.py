@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any, Callable
 
 
@@ -24,6 +25,13 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
                         help="run lifecycle rules once a day at this UTC time (default 00:00, as OSS)")
     parser.add_argument("--lifecycle-every", type=float, default=None, metavar="SECONDS",
                         help="run lifecycle rules at this interval instead of daily")
+    parser.add_argument("--restore-delay", action="append", default=[], metavar="[CLASS[/TIER]=]SECONDS",
+                        help="how long RestoreObject takes until a cold object is readable: SECONDS for every "
+                             "class and priority, or for one class or class/tier; repeatable (default: the "
+                             "longest OSS documents: Archive 60, ColdArchive/Expedited 3600, /Standard 18000, "
+                             "/Bulk 43200, DeepColdArchive/Expedited 43200, /Standard 172800)")
+    parser.add_argument("--restore-day", type=_positive_seconds, default=86_400.0, metavar="SECONDS",
+                        help="how long one of RestoreObject's Days lasts (default: 86400; shorter for tests)")
     parser.add_argument("--metrics-token", default=os.environ.get("TESSERA_METRICS_TOKEN"), metavar="TOKEN",
                         help="require 'Authorization: Bearer TOKEN' on GET /-/metrics (default: "
                              "$TESSERA_METRICS_TOKEN; open when neither is set)")
@@ -33,7 +41,13 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
 
 def _run(args: argparse.Namespace) -> int:
     from tessera.cli.serving import run
+    from tessera.core.restore_policy import parse_delays
 
+    try:
+        parse_delays(args.restore_delay)  # refused before the server starts
+    except ValueError as error:
+        print(f"tessera serve: --restore-delay: {error}", file=sys.stderr)
+        return 2
     return run(args)
 
 
@@ -44,6 +58,13 @@ def _seconds(text: str) -> float:
         value = -1.0
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected more than 0 seconds")
     return value
 
 

@@ -31,6 +31,7 @@ from tessera.core.collector import collect
 from tessera.core.lifecycle.runs import LifecycleBusy, run_logged
 from tessera.core.lifecycle.schedule import LifecycleSchedule
 from tessera.core.processes import process_exists
+from tessera.core.restore_policy import RestoreTiming, parse_delays
 from tessera.core.storage import Storage
 
 COLLECT_EVERY_SECONDS = 600
@@ -265,6 +266,7 @@ async def _serve(args: argparse.Namespace, sock: socket.socket, index: int, app_
     if early:
         stop.set()
     storage = await open_storage(args, region=args.region, migrate=False)
+    storage.restore = RestoreTiming(parse_delays(args.restore_delay), args.restore_day)
     app = app_for(storage)
 
     async def background(app: web.Application) -> Any:

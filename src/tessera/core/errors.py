@@ -167,6 +167,28 @@ class InvalidTargetType(TesseraError):
     default_message = "The symlink's target object is itself a symlink."
 
 
+# --- cold objects (restore) -----------------------------------------------------------
+
+class InvalidObjectState(TesseraError):
+    default_message = "The operation is not valid for the object's state."
+
+
+class OperationNotSupported(TesseraError):
+    default_message = "The operation is not supported for this resource."
+
+
+class RestoreAlreadyInProgress(TesseraError):
+    default_message = "Object restore is already in progress."
+
+
+class ArchiveRestoreFileStale(TesseraError):
+    default_message = "The archive file or restore info stale."
+
+
+class ArchiveRestoreNotFinished(TesseraError):
+    default_message = "The archive file's restore is not finished."
+
+
 # --- server side ------------------------------------------------------------------------
 
 class InternalError(TesseraError):

@@ -70,6 +70,7 @@ class ObjectInfo:
     upload_id: str | None
     transitioned_ms: int | None = None  # when a lifecycle rule moved it to its storage class
     symlink_target: str | None = None  # the key a Symlink names (in the same bucket)
+    restore: ObjectRestore | None = None  # the restore of a cold object, if one was asked for
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,17 @@ class AppendSegment:
     blob_id: str
     size: int
     crc64: str
+
+
+@dataclass(frozen=True)
+class ObjectRestore:
+    """A restore of a cold object: asked for at ``requested_ms``, readable from ``ready_ms``
+    until ``expires_ms``."""
+
+    requested_ms: int
+    ready_ms: int
+    expires_ms: int
+    tier: str  # Expedited | Standard | Bulk; "" for Archive, which has no priorities
 
 
 @dataclass(frozen=True)

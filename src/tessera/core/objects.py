@@ -35,6 +35,7 @@ from tessera.core.errors import (
 from tessera.core.listing import list_page
 from tessera.core.models import APPENDABLE, MAX_PUT_SIZE, SYMLINK, Bucket, ObjectAttributes, ObjectInfo, Page
 from tessera.core.names import check_key, check_storage_class
+from tessera.core.restore_policy import check_readable
 from tessera.core.storage import Storage
 from tessera.meta import appends as append_rows
 from tessera.meta import blobs as blob_rows
@@ -54,10 +55,12 @@ READ_ATTEMPTS = 8
 
 @dataclass(frozen=True)
 class ObjectLayout:
-    """An object and the files that hold its bytes, in order (nothing opened yet)."""
+    """An object and the files that hold its bytes, in order (nothing opened yet). ``data`` is
+    the object those bytes belong to: ``info`` itself, or a symlink's target."""
 
     info: ObjectInfo
     pieces: list[tuple[Path, int]]
+    data: ObjectInfo
 
     def segments(self, start: int, end: int) -> list[Segment]:
         """The bytes [start, end] (inclusive) as file segments; none when end < start."""
@@ -236,6 +239,7 @@ async def read_object(storage: Storage, bucket_name: str, key: str, choose: Rang
         if previous is not None and layout == previous:
             log.error("object %s/%s: a blob file is missing (run tessera admin fsck)", bucket_name, key)
             raise DataUnavailable(Key=key)
+        check_readable(layout.data, storage.clock())  # a cold object only once restored (a link's target)
         chosen = choose(layout.info)
         start, end = chosen if chosen is not None else (0, layout.info.size - 1)
         try:
@@ -269,7 +273,7 @@ async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
         log.error("object %s/%s: its parts hold %d bytes, its metadata says %d", bucket_name, key,
                   sum(size for _, size in pieces), info.size)
         raise DataUnavailable(Key=key)
-    return ObjectLayout(info, pieces)
+    return ObjectLayout(info, pieces, data)
 
 
 async def copy_object(storage: Storage, source_bucket: str, source_key: str, bucket_name: str, key: str, *,

@@ -10,6 +10,7 @@ from typing import Callable, Iterable
 from tessera.blobs.store import BlobStore
 from tessera.core.clock import now_ms
 from tessera.core.prices import DEFAULT_PRICES, Prices
+from tessera.core.restore_policy import DEFAULT_TIMING, RestoreTiming
 from tessera.meta import blobs as blob_rows
 from tessera.meta.database import Database
 
@@ -23,6 +24,7 @@ class Storage:
     region: str = "cn-hangzhou"
     clock: Callable[[], int] = field(default=now_ms)
     prices: Prices = DEFAULT_PRICES
+    restore: RestoreTiming = DEFAULT_TIMING  # how long restores of cold objects take (--restore-delay)
 
     async def pending_blob(self) -> str:
         """Record a blob about to be written; the row exists before the file does."""

@@ -50,11 +50,11 @@ async def _count_out(conn: AsyncConnection, bucket_id: int, key: str) -> tuple[s
 
 async def replace(conn: AsyncConnection, bucket_id: int, key: str, values: dict[str, Any]) -> None:
     """Replace the object at ``key`` (a new object for billing, unless ``values`` says it was
-    transitioned)."""
+    transitioned). A new object, or one moved to another class, starts frozen: no restore."""
     old = await _count_out(conn, bucket_id, key)
     await conn.execute(
         sa.update(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key)
-        .values(**{"transitioned_ms": None, **values})
+        .values(**{"transitioned_ms": None, **records.restore_columns(None), **values})
     )
     if old is not None:
         usage.record(conn, bucket_id, values.get("storage_class", old[0]), OBJECT, count=1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tessera.core.models import Bucket, ObjectAttributes, ObjectInfo, Part, Upload
+from tessera.core.models import Bucket, ObjectAttributes, ObjectInfo, ObjectRestore, Part, Upload
 
 
 def bucket(row: Any) -> Bucket:
@@ -56,7 +56,24 @@ def object_info(bucket_name: str, row: Any) -> ObjectInfo:
         upload_id=row.upload_id,
         transitioned_ms=row.transitioned_ms,
         symlink_target=row.symlink_target,
+        restore=restore(row),
     )
+
+
+def restore(row: Any) -> ObjectRestore | None:
+    if row.restore_requested_ms is None:
+        return None
+    return ObjectRestore(requested_ms=row.restore_requested_ms, ready_ms=row.restore_ready_ms,
+                         expires_ms=row.restore_expires_ms, tier=row.restore_tier or "")
+
+
+def restore_columns(value: ObjectRestore | None) -> dict[str, Any]:
+    """The row values of a restore; all empty for a frozen object."""
+    if value is None:
+        return {"restore_requested_ms": None, "restore_ready_ms": None, "restore_expires_ms": None,
+                "restore_tier": None}
+    return {"restore_requested_ms": value.requested_ms, "restore_ready_ms": value.ready_ms,
+            "restore_expires_ms": value.expires_ms, "restore_tier": value.tier or None}
 
 
 def object_columns(info: ObjectInfo) -> dict[str, Any]:

@@ -160,6 +160,13 @@ objects = sa.Table(
     sa.Column("symlink_target", KeyText, nullable=True),
     # Lifecycle finds objects by age within a bucket.
     sa.Index("ix_objects_age", "bucket_id", "last_modified_ms"),
+    # A restore of a cold object: asked for, readable from, readable until (empty: frozen), and
+    # its priority (empty for Archive). Lifecycle runs find the expired ones by their expiry.
+    sa.Column("restore_requested_ms", Millis, nullable=True),
+    sa.Column("restore_ready_ms", Millis, nullable=True),
+    sa.Column("restore_expires_ms", Millis, nullable=True),
+    sa.Column("restore_tier", sa.String(16), nullable=True),
+    sa.Index("ix_objects_restore_expiry", "restore_expires_ms"),
 )
 
 # state: active (parts may be uploaded), completed (its parts now belong to the object of the

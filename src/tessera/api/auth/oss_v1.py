@@ -44,6 +44,8 @@ V2_SUBRESOURCES = frozenset(
     "response-content-disposition response-content-encoding restore callback callback-var versions versioning "
     "versionId sequential continuation-token regionList cloudboxes symlink resourceGroup".split()
 )
+# Sub-resources v2 signs only for their own operation, and oss2 never does.
+V2_OPERATION_SUBRESOURCES = frozenset({"cleanRestoredObject"})
 PRESIGN_PARAMS = frozenset({"OSSAccessKeyId", "Expires", "Signature"})
 
 SecretLookup = Callable[[str], Awaitable[str | None]]
@@ -73,7 +75,8 @@ def string_to_sign(req: RequestToVerify, date: str, signed_names: frozenset[str]
 
 def candidate_strings(req: RequestToVerify, date: str) -> list[str]:
     """oss2's list, then v2's list plus the operation's own bare sub-resource (e.g. lifecycle)."""
-    bare = frozenset(k for k, v in req.query if v == "" and k in OSS2_SUBRESOURCES)
+    bare = frozenset(k for k, v in req.query
+                     if v == "" and (k in OSS2_SUBRESOURCES or k in V2_OPERATION_SUBRESOURCES))
     first = string_to_sign(req, date, OSS2_SUBRESOURCES)
     second = string_to_sign(req, date, V2_SUBRESOURCES | bare)
     return [first] if second == first else [first, second]

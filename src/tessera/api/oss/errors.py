@@ -42,6 +42,11 @@ STATUS: dict[type[errors.TesseraError], tuple[int, str]] = {
     errors.AccessDenied: (403, "AccessDenied"),
     errors.NotSymlink: (400, "NotSymlink"),
     errors.InvalidTargetType: (400, "InvalidTargetType"),
+    errors.InvalidObjectState: (403, "InvalidObjectState"),
+    errors.OperationNotSupported: (400, "OperationNotSupported"),
+    errors.RestoreAlreadyInProgress: (409, "RestoreAlreadyInProgress"),
+    errors.ArchiveRestoreFileStale: (409, "ArchiveRestoreFileStale"),
+    errors.ArchiveRestoreNotFinished: (409, "ArchiveRestoreNotFinished"),
     errors.InternalError: (500, "InternalError"),
 }
 

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from tessera.api.oss import wire
 from tessera.api.oss.context import OssRequest, xml_response
+from tessera.api.oss.restore import restore_info
 from tessera.api.oss.wire import element, leaf
 from tessera.core import objects
 from tessera.core.buckets import get_bucket
@@ -16,7 +17,8 @@ from tessera.core.errors import InvalidArgument
 from tessera.core.models import ObjectInfo, Page
 
 
-def _contents(info: ObjectInfo, encode: wire.Encoder, owner: str | None) -> wire.Xml:
+def _contents(info: ObjectInfo, encode: wire.Encoder, owner: str | None, now_ms: int) -> wire.Xml:
+    restoring = restore_info(info, now_ms)
     return element(
         "Contents",
         leaf("Key", encode(info.key)),
@@ -26,6 +28,7 @@ def _contents(info: ObjectInfo, encode: wire.Encoder, owner: str | None) -> wire
         leaf("Size", info.size),
         leaf("StorageClass", info.attributes.storage_class),
         element("Owner", leaf("ID", owner), leaf("DisplayName", owner)) if owner else None,
+        leaf("RestoreInfo", restoring) if restoring is not None else None,
     )
 
 
@@ -59,7 +62,7 @@ async def list_objects(req: OssRequest) -> web.Response:
         leaf("EncodingType", "url") if encode.url else None,
         leaf("IsTruncated", page.is_truncated),
         leaf("NextMarker", encode(page.next_marker)) if page.is_truncated else None,
-        *(_contents(o, encode, owner) for o in page.entries),
+        *(_contents(o, encode, owner, req.storage.clock()) for o in page.entries),
         *(element("CommonPrefixes", leaf("Prefix", encode(p))) for p in page.common_prefixes),
     )
     return xml_response(root)
@@ -100,7 +103,7 @@ async def list_objects_v2(req: OssRequest) -> web.Response:
         leaf("IsTruncated", page.is_truncated),
         leaf("KeyCount", len(page.entries) + len(page.common_prefixes)),
         leaf("NextContinuationToken", _token(page.next_marker)) if page.is_truncated else None,
-        *(_contents(o, encode, owner) for o in page.entries),
+        *(_contents(o, encode, owner, req.storage.clock()) for o in page.entries),
         *(element("CommonPrefixes", leaf("Prefix", encode(p))) for p in page.common_prefixes),
     )
     return xml_response(root)

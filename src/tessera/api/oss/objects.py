@@ -11,6 +11,7 @@ from aiohttp import web
 from tessera.api import numbers
 from tessera.api.oss import wire
 from tessera.api.oss.context import META_PREFIX, OssRequest, empty_response, xml_response
+from tessera.api.oss.restore import restore_header
 from tessera.api.oss.wire import element, leaf
 from tessera.api.responses import SegmentsResponse
 from tessera.core import conditions, objects
@@ -147,7 +148,7 @@ async def get_object(req: OssRequest) -> web.StreamResponse:
         return parse_range(req.header("Range"), info.size, strict=strict)
 
     read = await objects.read_object(req.storage, req.bucket, req.key, choose)
-    headers = {**object_headers(read.info), **overrides}
+    headers = {**object_headers(read.info), **restore_header(read.info, req.storage.clock()), **overrides}
     if read.byte_range is None:
         return SegmentsResponse(read.body, status=200, headers=headers)
     start, end = read.byte_range
@@ -160,7 +161,7 @@ async def get_object(req: OssRequest) -> web.StreamResponse:
 async def head_object(req: OssRequest) -> web.Response:
     info = await objects.resolved_info(req.storage, req.bucket, req.key)
     conditions.check(info, read_conditions(req))
-    headers = object_headers(info)
+    headers = {**object_headers(info), **restore_header(info, req.storage.clock())}
     headers["Content-Length"] = str(info.size)
     return web.Response(status=200, headers=headers)
 

@@ -10,7 +10,7 @@ from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from tessera.api.oss import acl, append, buckets, lifecycle, listing, multipart, objects, symlinks, tagging
+from tessera.api.oss import acl, append, buckets, lifecycle, listing, multipart, objects, restore, symlinks, tagging
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
@@ -81,6 +81,8 @@ OPERATIONS: dict[Handler, str] = {
     symlinks.put_symlink: "PutSymlink",
     symlinks.get_symlink: "GetSymlink",
     append.append_object: "AppendObject",
+    restore.restore_object: "RestoreObject",
+    restore.clean_restored_object: "CleanRestoredObject",
 }
 UNKNOWN_OPERATION = "Unknown"
 
@@ -111,6 +113,8 @@ READS: dict[Handler, frozenset[str]] = {
     symlinks.put_symlink: frozenset({"symlink"}),
     symlinks.get_symlink: frozenset({"symlink"}),
     append.append_object: frozenset({"append", "position"}),
+    restore.restore_object: frozenset({"restore"}),
+    restore.clean_restored_object: frozenset({"cleanRestoredObject"}),
 }
 
 
@@ -193,6 +197,10 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
             return multipart.complete
         if target.has("append"):
             return append.append_object
+        if target.has("restore"):
+            return restore.restore_object
+        if target.has("cleanRestoredObject"):
+            return restore.clean_restored_object
     if method == "DELETE":
         return multipart.abort if has_upload else objects.delete_object
     return _not_allowed(method)

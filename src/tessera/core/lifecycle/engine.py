@@ -12,6 +12,9 @@ class and expire, or move through two classes at once, is counted by each of tho
 
 Tag filters (the rule's tags, and ``Not`` exclusions with a tag) are applied to each candidate
 found through the indexes.
+
+Every run also ends the restores of cold objects whose restored copy expired (in every bucket,
+lifecycle rules or not): one ``RestoreExpired`` outcome per bucket that had any, with no rule.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Awaitable, Callable
 
-from tessera.core import multipart, objects
+from tessera.core import multipart, objects, restore
 from tessera.core.lifecycle.rules import DAY_MS, TRANSITION_CLASSES, Configuration, Rule, Transition
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
@@ -41,7 +44,7 @@ class Outcome:
 
     bucket: str
     rule_id: str
-    action: str  # AbortMultipartUpload | Expiration | Transition:<class>
+    action: str  # AbortMultipartUpload | Expiration | Transition:<class> | RestoreExpired (rule_id "")
     matched: int = 0  # uploads or objects
     parts: int = 0
     bytes: int = 0
@@ -80,8 +83,26 @@ async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, 
     fails is reported in ``errors`` and the run goes on with the next."""
     async with storage.db.read() as conn:
         configured = await lifecycle_rows.configured_buckets(conn, bucket_name)
-    return await _run(storage, configured, now_ms=now_ms, dry_run=dry_run, batch=batch,
-                      before_each_rule=before_each_rule)
+    report = await _run(storage, configured, now_ms=now_ms, dry_run=dry_run, batch=batch,
+                        before_each_rule=before_each_rule)
+    if before_each_rule is not None:
+        await before_each_rule()
+    try:
+        report.outcomes.extend(await _end_expired_restores(storage, now_ms, bucket_name, dry_run, batch))
+    except Exception as error:
+        log.exception("ending expired restores failed")
+        report.errors.append({"bucket": bucket_name or "", "rule_id": "", "error": f"{type(error).__name__}: {error}"})
+    return report
+
+
+async def _end_expired_restores(storage: Storage, now_ms: int, bucket_name: str | None, dry_run: bool,
+                                batch: int) -> list[Outcome]:
+    outcomes: dict[str, Outcome] = {}
+    async for ended in restore.end_expired(storage, now_ms=now_ms, bucket_name=bucket_name, dry_run=dry_run,
+                                           batch=batch):
+        for r in ended:
+            outcomes.setdefault(r.bucket, Outcome(r.bucket, "", "RestoreExpired")).add([r.key], size=r.size)
+    return list(outcomes.values())
 
 
 async def preview(storage: Storage, bucket_name: str, config: Configuration, *, now_ms: int) -> RunReport:
