@@ -19,7 +19,7 @@ from urllib.parse import quote
 from tests.support.server import TesseraServer
 
 SUBRESOURCES = {"acl", "uploads", "uploadId", "partNumber", "delete", "location", "stat", "bucketInfo",
-                "lifecycle", "objectMeta", "append", "position", "continuation-token", "tagging"}
+                "lifecycle", "objectMeta", "append", "position", "continuation-token", "tagging", "cors"}
 
 
 @dataclass

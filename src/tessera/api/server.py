@@ -22,9 +22,10 @@ from aiohttp import web
 from tessera.api import admin, metrics
 from tessera.api.auth import RequestToVerify, authenticate
 from tessera.api.oss import wire
+from tessera.api.oss.cors import ResponseCors
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import classify, error_document, error_header, expected
-from tessera.api.oss.router import UNKNOWN_OPERATION, operation_name, route
+from tessera.api.oss.router import SELF_AUTHENTICATING, UNKNOWN_OPERATION, operation_name, route
 from tessera.api.oss.target import parse_target
 from tessera.core.storage import Storage
 from tessera.meta import keys as key_rows
@@ -72,6 +73,7 @@ class Gateway:
         self.options = options
         self.secrets = SecretLookup(storage)
         self.requests = metrics.RequestMetrics()
+        self.cors = ResponseCors(storage)
 
     async def handle(self, http: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
@@ -90,21 +92,25 @@ class Gateway:
 
     async def serve_oss(self, http: web.Request, request_id: str) -> tuple[str, web.StreamResponse]:
         """The OSS operation and its answer; every failure becomes an OSS error document."""
-        operation = UNKNOWN_OPERATION
+        operation, bucket = UNKNOWN_OPERATION, ""
         try:
             wire.check_header_text(http.headers)
             target = parse_target(http.raw_path, http.host, self.options.base_domain)
+            bucket = target.bucket
             handler = route(http.method, target, http.headers)
             operation = operation_name(handler)
-            access_key_id = await authenticate(
+            access_key_id = "" if handler in SELF_AUTHENTICATING else await authenticate(
                 RequestToVerify(http.method, target.bucket, target.key, target.query, http.headers),
                 self.secrets,
                 now=datetime.now(timezone.utc),
                 region=self.options.region,
             )
-            return operation, await handler(OssRequest(http, target, self.storage, access_key_id, request_id))
+            response = await handler(OssRequest(http, target, self.storage, access_key_id, request_id,
+                                                self.options.region))
         except Exception as error:
-            return operation, self.error_response(http, error, request_id)
+            response = self.error_response(http, error, request_id)
+        await self.cors.decorate(http, bucket, response)
+        return operation, response
 
     def error_response(self, http: web.Request, error: Exception, request_id: str) -> web.Response:
         if not expected(error):

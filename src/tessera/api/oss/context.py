@@ -32,6 +32,7 @@ class OssRequest:
     storage: Storage
     access_key_id: str
     request_id: str
+    region: str = ""  # the server's, for what checks a V4 signature itself (PostObject's form)
 
     @property
     def bucket(self) -> str:
