@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import datetime, timezone
 from typing import AsyncIterator
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -34,6 +35,7 @@ MAX_FIELD_BYTES = 1024 * 1024  # all the fields before the file, together
 MAX_FIELDS = 200
 FILE_CHUNK = 256 * 1024
 SUCCESS_STATUSES = ("200", "201", "204")
+_STORED = frozenset(name.lower() for name in STORED_HEADERS)
 
 
 def malformed(message: str) -> OssError:
@@ -59,6 +61,9 @@ async def post_object(req: OssRequest) -> web.StreamResponse:
                           "bucket": (bucket.name,)}, datetime.now(timezone.utc))
     if "x-oss-object-acl" in fields:
         raise OssError(400, "NotImplemented", "Object ACLs (x-oss-object-acl) are not supported by Tessera yet.")
+    redirect = fields.get("success_action_redirect")
+    if redirect:
+        _check_redirect(redirect)
     low, high = policy.length_range or (0, MAX_PUT_SIZE)
     info = await objects.put_object(
         req.storage, bucket.name, key, _file_body(file), size=None, content_md5=_content_md5(fields),
@@ -67,7 +72,6 @@ async def post_object(req: OssRequest) -> web.StreamResponse:
     )
     etag = wire.quoted_etag(info.etag)
     headers = {"ETag": etag, "x-oss-hash-crc64ecma": info.crc64, "Content-MD5": info.content_md5 or ""}
-    redirect = fields.get("success_action_redirect")
     if redirect:
         headers["Location"] = _redirect_location(redirect, bucket.name, key, etag)
         return empty_response(status=303, headers=headers)
@@ -154,8 +158,24 @@ def _content_md5(fields: dict[str, str]) -> bytes | None:
     return digest
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+def _header_value(name: str, value: str) -> str:
+    """A field that becomes a response header of the object: a form can hold what no header can."""
+    if any(ord(c) < 0x20 and c != "\t" or ord(c) == 0x7F for c in value):
+        raise InvalidArgument(f"The {name} field must not contain control characters.", name=name, value=value)
+    return value
+
+
 def _attributes(fields: dict[str, str], file: BodyPartReader) -> ObjectAttributes:
-    content_type = fields.get("content-type") or file.headers.get("Content-Type") or "application/octet-stream"
+    for name, value in fields.items():
+        if name.startswith(META_PREFIX) and not _TOKEN.fullmatch(name):
+            raise InvalidArgument(f"{name!r} is not a valid metadata name.", name=name, value=value)
+        if name.startswith(META_PREFIX) or name in _STORED:
+            _header_value(name, value)
+    content_type = _header_value("Content-Type", fields.get("content-type") or file.headers.get("Content-Type")
+                                 or "application/octet-stream")
     if len(content_type) > MAX_CONTENT_TYPE:
         raise InvalidArgument(f"Content-Type is longer than {MAX_CONTENT_TYPE} characters.", name="Content-Type",
                               value=content_type)
@@ -168,10 +188,14 @@ def _attributes(fields: dict[str, str], file: BodyPartReader) -> ObjectAttribute
     )
 
 
-def _redirect_location(url: str, bucket: str, key: str, etag: str) -> str:
+def _check_redirect(url: str) -> None:
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(ord(c) < 0x21 for c in url):
         raise InvalidArgument("success_action_redirect must be an absolute http or https URL.",
                               name="success_action_redirect", value=url)
+
+
+def _redirect_location(url: str, bucket: str, key: str, etag: str) -> str:
+    parts = urlsplit(url)
     query = urlencode({"bucket": bucket, "key": key, "etag": etag})
     return urlunsplit(parts._replace(query=f"{parts.query}&{query}" if parts.query else query))
