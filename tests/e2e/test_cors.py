@@ -289,3 +289,19 @@ def test_a_change_of_rules_holds_from_the_next_request(server: TesseraServer, bu
         assert preflight(server, bucket.bucket_name, method="GET").status == 403
         assert "Access-Control-Allow-Origin" not in raw.request(server, "GET", bucket.bucket_name, "k",
                                                                 headers={"Origin": ORIGIN}).headers
+
+
+def test_v2_option_object_reads_the_preflight_answer(clients: Clients, bucket: oss2.Bucket) -> None:
+    put_rules(bucket, CorsRule(allowed_origins=[ORIGIN], allowed_methods=["PUT"], allowed_headers=["x-oss-*"],
+                               expose_headers=["ETag"], max_age_seconds=42))
+    client = clients.v2()
+    answer = client.option_object(oss.OptionObjectRequest(
+        bucket=bucket.bucket_name, key="k", origin=ORIGIN, access_control_request_method="PUT",
+        access_control_request_headers="x-oss-meta-a"))
+    assert (answer.access_control_allow_origin, answer.access_control_allow_methods,
+            answer.access_control_allow_headers, answer.access_control_expose_headers,
+            answer.access_control_max_age) == (ORIGIN, "PUT", "x-oss-meta-a", "ETag", 42)
+    with pytest.raises(oss.exceptions.OperationError) as refused:
+        client.option_object(oss.OptionObjectRequest(bucket=bucket.bucket_name, key="k", origin="http://evil.test",
+                                                     access_control_request_method="PUT"))
+    assert (refused.value.unwrap().status_code, refused.value.unwrap().code) == (403, "AccessForbidden")

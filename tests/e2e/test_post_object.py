@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import os
 import socket
 import time
@@ -275,3 +276,46 @@ def test_a_form_cut_inside_the_file_stores_nothing(server: TesseraServer, bucket
 def test_post_without_a_form_is_not_post_object(server: TesseraServer, bucket: oss2.Bucket) -> None:
     answer = raw.request(server, "POST", bucket.bucket_name, body=b"x")
     assert (answer.status, answer.code) == (405, "MethodNotAllowed")
+
+
+def _peak_rss(pid: int) -> int:
+    """The process's peak resident set (VmHWM), in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_a_form_file_is_streamed_not_held_in_memory(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A fresh server (its peak memory is its own) takes a 200 MB form file with its peak
+    resident memory growing by far less than the file."""
+    size = 200 * 1024 * 1024
+    with TesseraServer(tmp_path_factory.mktemp("post-memory") / "data") as server:
+        bucket = Clients(server).oss2_bucket("memory")
+        bucket.create_bucket()
+        head, content_type = forms.encode(v1(server, [["content-length-range", size, size]], key="big"), None,
+                                          boundary="B")
+        head = head.removesuffix(b"--B--\r\n") + (b'--B\r\nContent-Disposition: form-data; name="file"; '
+                                                  b'filename="big"\r\n\r\n')
+        tail = b"\r\n--B--\r\n"
+        block = os.urandom(1024 * 1024)
+        md5 = hashlib.md5()
+        for _ in range(size // len(block)):
+            md5.update(block)
+
+        def body():
+            yield head
+            for _ in range(size // len(block)):
+                yield block
+            yield tail
+
+        baseline = _peak_rss(server.pid)
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=300)
+        connection.request("POST", "/memory/", body=body(), headers={
+            "Content-Type": content_type, "Content-Length": str(len(head) + size + len(tail))})
+        answer = connection.getresponse()
+        assert answer.status == 204, answer.read()
+        connection.close()
+        assert answer.getheader("ETag") == f'"{md5.hexdigest().upper()}"'
+        assert bucket.head_object("big").content_length == size
+        assert _peak_rss(server.pid) - baseline < 64 * 1024 * 1024
