@@ -75,6 +75,8 @@ def test_expiration() -> None:
     policy(["content-length-range", 1, "9"]), policy(["content-length-range", True, 9]),
     policy(["eq", "$key", "k"], expiration="soon"), encoded({"expiration": 5, "conditions": [{"k": "v"}]}),
     "A" * 70_000,
+    base64.b64encode(b"[" * 40_000 + b"]" * 40_000).decode()[:60_000],
+    encoded({"expiration": "2030-01-01T00:00:00Z", "conditions": [["content-length-range", 0, 1e999]]}),
 ])
 def test_unreadable_policies(text: str) -> None:
     with pytest.raises(OssError) as refused:

@@ -59,6 +59,8 @@ def parse_policy(encoded: str) -> Policy:
         document = json.loads(base64.b64decode(encoded.strip(), validate=True).decode("utf-8"))
     except (binascii.Error, ValueError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise invalid(f"Invalid JSON or base64: {error}.") from None
+    except RecursionError:
+        raise invalid("Invalid JSON: nested too deeply.") from None
     if not isinstance(document, dict):
         raise invalid("the policy must be a JSON object.")
     if "expiration" not in document:
