@@ -128,31 +128,37 @@ def choose_file(page: Any, tmp_path, name: str, data: bytes) -> None:
     page.set_input_files("input[type=file]", str(path))
 
 
-def form_fields(server: TesseraServer, bucket: oss2.Bucket, key: str) -> list[list[str]]:
-    signed = forms.v4_form(server, [{"bucket": bucket.bucket_name}, ["starts-with", "$key", "uploads/"],
-                                    ["content-length-range", 1, 1024 * 1024]])
+def form_fields(server: TesseraServer, bucket: oss2.Bucket, key: str, version: str = "v4") -> list[list[str]]:
+    conditions = [{"bucket": bucket.bucket_name}, ["starts-with", "$key", "uploads/"],
+                  ["content-length-range", 1, 1024 * 1024]]
+    if version == "v4":
+        signed = forms.v4_form(server, conditions)
+    else:
+        signed = forms.v1_fields(server, forms.policy(conditions))
     return [["key", key], ["success_action_status", "201"], *([k, v] for k, v in signed.items())]
 
 
-def test_form_upload_and_presigned_put_through_cors(server: TesseraServer, bucket: oss2.Bucket, page: Any,
-                                                    page_origin: str, tmp_path) -> None:
+@pytest.mark.parametrize("version", ["v1", "v4"])
+def test_form_upload_and_presigned_put_through_cors(server: TesseraServer, clients: Clients, bucket: oss2.Bucket,
+                                                    page: Any, page_origin: str, tmp_path, version: str) -> None:
     allow(bucket, page_origin)
+    signer = clients.oss2_bucket(bucket.bucket_name, version)  # signs the presigned URLs, V1 or V4
     bucket_url = f"{server.endpoint}/{bucket.bucket_name}/"
 
     choose_file(page, tmp_path, "notes.txt", b"posted from a page")
     posted = page.evaluate("([url, fields]) => postForm(url, fields)",
-                           [bucket_url, form_fields(server, bucket, "uploads/${filename}")])
+                           [bucket_url, form_fields(server, bucket, "uploads/${filename}", version)])
     assert posted["ok"], posted
     assert posted["status"] == 201 and "<PostResponse>" in posted["body"]
     assert posted["etag"]  # readable because the rule exposes it
     assert bucket.get_object("uploads/notes.txt").read() == b"posted from a page"
 
-    put_url = bucket.sign_url("PUT", "uploads/put.txt", 300, headers={"Content-Type": "text/plain"})
+    put_url = signer.sign_url("PUT", "uploads/put.txt", 300, headers={"Content-Type": "text/plain"})
     put = page.evaluate("([url, body]) => put(url, body, 'text/plain')", [put_url, "put from a page"])
     assert put["ok"] and put["status"] == 200, put  # after a preflight for the PUT and its Content-Type
     assert put["etag"]
     for key, expected in (("uploads/notes.txt", "posted from a page"), ("uploads/put.txt", "put from a page")):
-        read = page.evaluate("(url) => get(url)", bucket.sign_url("GET", key, 300))
+        read = page.evaluate("(url) => get(url)", signer.sign_url("GET", key, 300))
         assert read == {"ok": True, "status": 200, "body": expected}
 
 

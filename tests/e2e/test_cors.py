@@ -305,3 +305,10 @@ def test_v2_option_object_reads_the_preflight_answer(clients: Clients, bucket: o
         client.option_object(oss.OptionObjectRequest(bucket=bucket.bucket_name, key="k", origin="http://evil.test",
                                                      access_control_request_method="PUT"))
     assert (refused.value.unwrap().status_code, refused.value.unwrap().code) == (403, "AccessForbidden")
+
+
+def test_oss2_with_v4_signatures_manages_rules(clients: Clients, bucket_name: str) -> None:
+    bucket = clients.oss2_bucket(bucket_name, "v4")
+    put_rules(bucket, CorsRule(allowed_origins=["*"], allowed_methods=["PUT"], max_age_seconds=1))
+    assert bucket.get_bucket_cors().rules[0].max_age_seconds == 1
+    bucket.delete_bucket_cors()

@@ -319,3 +319,28 @@ def test_a_form_file_is_streamed_not_held_in_memory(tmp_path_factory: pytest.Tem
         assert answer.getheader("ETag") == f'"{md5.hexdigest().upper()}"'
         assert bucket.head_object("big").content_length == size
         assert _peak_rss(server.pid) - baseline < 64 * 1024 * 1024
+
+
+def test_signatures_in_headers_or_query_are_not_what_a_form_is_judged_by(server: TesseraServer,
+                                                                          bucket: oss2.Bucket) -> None:
+    fields = v1(server, [["eq", "$key", "k"]], key="k")
+    answer = forms.post(server, bucket.bucket_name, fields, b"data",
+                        headers={"Authorization": f"OSS {server.access_key_id}:forged"})
+    assert answer.status == 204, answer.body
+    anonymous = forms.post(server, bucket.bucket_name, {"key": "k2"}, b"data",
+                           headers={"Authorization": raw.sign_headers(server, "POST", bucket.bucket_name, "", {},
+                                                                      {})["Authorization"]})
+    assert (anonymous.status, anonymous.code) == (403, "AccessDenied")
+    assert [o.key for o in oss2.ObjectIterator(bucket)] == ["k"]
+
+
+def test_answers_to_a_page_carry_the_bucket_cors_rule(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    bucket.put_bucket_cors(oss2.models.BucketCors([oss2.models.CorsRule(
+        allowed_origins=["http://page.test"], allowed_methods=["POST"], expose_headers=["ETag"])]))
+    origin = {"Origin": "http://page.test"}
+    stored = forms.post(server, bucket.bucket_name, v1(server, [["eq", "$key", "k"]], key="k"), b"x", headers=origin)
+    refused = forms.post(server, bucket.bucket_name, v1(server, [["eq", "$key", "j"]], key="k"), b"x", headers=origin)
+    assert (stored.status, refused.status) == (204, 403)
+    for answer in (stored, refused):
+        assert answer.headers["Access-Control-Allow-Origin"] == "http://page.test"
+        assert answer.headers["Access-Control-Expose-Headers"] == "ETag"
