@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tessera.api.addressing import bucket_in_host
 from tessera.api.oss.target import parse_target
 from tessera.core.errors import InvalidObjectName
 
@@ -40,3 +41,34 @@ def test_virtual_hosted_requests() -> None:
 def test_invalid_utf8_key() -> None:
     with pytest.raises(InvalidObjectName):
         parse_target("/b/%FF%FE", "h", None)
+
+
+@pytest.mark.parametrize("host, bucket", [
+    ("bkt.oss-cn-hangzhou.aliyuncs.com", "bkt"),
+    ("bkt.oss-cn-hangzhou.aliyuncs.com:9000", "bkt"),
+    ("BKT.OSS-CN-HANGZHOU.ALIYUNCS.COM.", "bkt"),
+    ("bkt.oss-cn-hangzhou-internal.aliyuncs.com", "bkt"),
+    ("bkt.oss-accelerate.aliyuncs.com", "bkt"),
+    ("bkt.oss-accelerate-overseas.aliyuncs.com", "bkt"),
+    ("bkt.cn-hangzhou.oss.aliyuncs.com", "bkt"),  # dual-stack
+    ("-.oss-cn-hangzhou.aliyuncs.com", "-"),
+    ("oss-cn-hangzhou.aliyuncs.com", None),  # the service itself: path style
+    ("cn-hangzhou.oss.aliyuncs.com", None),
+    ("127.0.0.1:9000", None),
+    ("[::1]:9000", None),
+    ("localhost:9000", None),
+    ("bkt.localhost:9000", None),  # not a service domain, and no --domain
+    ("a.b.oss-cn-hangzhou.aliyuncs.com", None),  # no bucket name has a dot
+    ("bkt.example.com", None),
+])
+def test_buckets_named_by_oss_service_domains(host: str, bucket: str | None) -> None:
+    assert bucket_in_host(host, None) == bucket
+
+
+def test_buckets_named_by_the_servers_domain() -> None:
+    assert bucket_in_host("bkt.localhost:9000", "localhost") == "bkt"
+    assert bucket_in_host("bkt.Tessera.Test", "tessera.test.") == "bkt"
+    assert bucket_in_host("tessera.test", "tessera.test") is None
+    assert bucket_in_host("bkt.oss-cn-hangzhou.aliyuncs.com", "tessera.test") == "bkt"
+    target = parse_target("/dir/k?acl", "bkt.oss-cn-hangzhou.aliyuncs.com", None)
+    assert (target.bucket, target.key) == ("bkt", "dir/k")

@@ -60,22 +60,29 @@ def path_of(bucket: str, key: str, query: dict[str, str]) -> str:
 
 
 def request(server: TesseraServer, method: str, bucket: str, key: str = "", *, query: dict[str, str] | None = None,
-            headers: dict[str, str] | None = None, body: bytes = b"") -> RawResponse:
+            headers: dict[str, str] | None = None, body: bytes = b"", domain: str | None = None) -> RawResponse:
+    """A signed request, path-style; with ``domain``, virtual-hosted: ``Host: <bucket>.<domain>``
+    (or ``<domain>`` for the service) and the bucket left out of the path."""
     query = query or {}
     headers = sign_headers(server, method, bucket, key, query, headers or {})
+    path = path_of(bucket, key, query)
+    if domain is not None:
+        headers["Host"] = f"{bucket}.{domain}" if bucket else domain
+        path = path.removeprefix(f"/{bucket}") if bucket else path
     connection = http.client.HTTPConnection("127.0.0.1", _port(server), timeout=30)
     try:
-        connection.request(method, path_of(bucket, key, query), body=body, headers=headers)
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         return RawResponse(response.status, dict(response.getheaders()), response.read())
     finally:
         connection.close()
 
 
-def unsigned_request(server: TesseraServer, method: str, path: str, body: bytes = b"") -> RawResponse:
+def unsigned_request(server: TesseraServer, method: str, path: str, body: bytes = b"",
+                     headers: dict[str, str] | None = None) -> RawResponse:
     connection = http.client.HTTPConnection("127.0.0.1", _port(server), timeout=30)
     try:
-        connection.request(method, path, body=body)
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         return RawResponse(response.status, dict(response.getheaders()), response.read())
     finally:

@@ -43,10 +43,12 @@ log = logging.getLogger("tessera.access")
 SecretFor = Callable[[str], Awaitable[str | None]]
 
 
-async def handle(http: web.Request, storage: Storage, secret_for: SecretFor, *, region: str) -> web.Response:
+async def handle(http: web.Request, own_path: str, storage: Storage, secret_for: SecretFor, *,
+                 region: str) -> web.Response:
+    """``own_path`` is ``/-/admin/...``, whether the request was path-style or sent to ``-.<domain>``."""
     try:
         wire.check_header_text(http.headers)
-        path = http.path.removeprefix("/-/")
+        path = own_path.removeprefix("/-/")
         query = parse_qsl(http.query_string, keep_blank_values=True)
         access_key_id = await authenticate(RequestToVerify(http.method, "-", path, query, http.headers), secret_for,
                                            now=datetime.now(timezone.utc), region=region)

@@ -3,7 +3,7 @@
 raw target → Target (bucket, key, query) → router → authentication gate → handler → response,
 with every answer carrying ``x-oss-request-id`` and ``Date``, and every failure turned into
 the OSS error document once, here. Tessera's own endpoints live under ``/-/`` (no bucket name
-can start with '-'). The router only names the handler (it reads no storage), so the OSS
+can start with '-'), or at the root of the bucket ``-`` when virtual-hosted (``-.<domain>``). The router only names the handler (it reads no storage), so the OSS
 operation is known before authentication and every answer, refusals too, is counted under it
 for ``GET /-/metrics``.
 """
@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from aiohttp import web
 
 from tessera.api import admin, metrics
+from tessera.api.addressing import TESSERA_BUCKET, bucket_in_host
 from tessera.api.auth import RequestToVerify, authenticate
 from tessera.api.oss import wire
 from tessera.api.oss.cors import ResponseCors
@@ -78,8 +79,9 @@ class Gateway:
     async def handle(self, http: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
         started = time.perf_counter()
-        if http.raw_path.startswith("/-/"):
-            operation, response = await self.internal(http)
+        own_path = self.own_endpoint(http)
+        if own_path is not None:
+            operation, response = await self.internal(http, own_path)
         else:
             operation, response = await self.serve_oss(http, request_id)
         response.headers["x-oss-request-id"] = request_id
@@ -124,19 +126,29 @@ class Gateway:
             return web.Response(status=oss_error.status, headers={"x-oss-err": error_header(body)})
         return web.Response(status=oss_error.status, body=body, content_type="application/xml")
 
-    async def internal(self, http: web.Request) -> tuple[str, web.StreamResponse]:
+    def own_endpoint(self, http: web.Request) -> str | None:
+        """The path (``/-/...``) of one of Tessera's own endpoints, or None for an OSS request.
+        A virtual-hosted request for a real bucket is always OSS: there ``/-/x`` is the key ``-/x``."""
+        host_bucket = bucket_in_host(http.host, self.options.base_domain)
+        if host_bucket == TESSERA_BUCKET:
+            return "/-" + http.path
+        if host_bucket is None and http.raw_path.startswith("/-/"):
+            return http.path
+        return None
+
+    async def internal(self, http: web.Request, path: str) -> tuple[str, web.StreamResponse]:
         """Tessera's own endpoints, each with the ``operation`` its requests are counted under."""
-        if http.path == "/-/health":
+        if path == "/-/health":
             async with self.storage.db.read() as conn:
                 await key_rows.has_root(conn)
             # Which worker answered: lets an operator (and the tests) see every worker serving.
             return "Health", web.Response(text="ok\n", headers={"X-Tessera-Worker": str(os.getpid())})
-        if http.path == "/-/metrics":
+        if path == "/-/metrics":
             scrape = await metrics.handle(http, self.storage, self.requests, token=self.options.metrics_token)
             scrape.headers["X-Tessera-Worker"] = str(os.getpid())
             return "Metrics", scrape
-        if http.path.startswith("/-/admin/"):
-            return "Admin", await admin.handle(http, self.storage, self.secrets, region=self.options.region)
+        if path.startswith("/-/admin/"):
+            return "Admin", await admin.handle(http, path, self.storage, self.secrets, region=self.options.region)
         return UNKNOWN_OPERATION, web.Response(status=404, text="Not found\n")
 
 

@@ -11,6 +11,7 @@ from tessera.api.oss import wire
 from tessera.api.oss.context import OssRequest, xml_response
 from tessera.api.oss.wire import element, leaf
 from tessera.core import objects
+from tessera.core.buckets import get_bucket
 from tessera.core.errors import InvalidArgument
 from tessera.core.models import ObjectInfo, Page
 
@@ -44,6 +45,9 @@ async def list_objects(req: OssRequest) -> web.Response:
     prefix, delimiter, max_keys = _common_parts(req)
     marker = req.target.get("marker")
     page = await _page(req, prefix, delimiter, marker, max_keys)
+    # ListObjects always names each object's owner (ali-oss reads it); the bucket's owner owns
+    # everything in it.
+    owner = (await get_bucket(req.storage, req.bucket)).owner
     encode = req.encode
     root = element(
         "ListBucketResult",
@@ -55,7 +59,7 @@ async def list_objects(req: OssRequest) -> web.Response:
         leaf("EncodingType", "url") if encode.url else None,
         leaf("IsTruncated", page.is_truncated),
         leaf("NextMarker", encode(page.next_marker)) if page.is_truncated else None,
-        *(_contents(o, encode, None) for o in page.entries),
+        *(_contents(o, encode, owner) for o in page.entries),
         *(element("CommonPrefixes", leaf("Prefix", encode(p))) for p in page.common_prefixes),
     )
     return xml_response(root)
@@ -82,7 +86,8 @@ async def list_objects_v2(req: OssRequest) -> web.Response:
     after = _untoken(token) if token else start_after
     page = await _page(req, prefix, delimiter, after, max_keys)
     encode = req.encode
-    owner = req.access_key_id if req.target.get("fetch-owner").lower() == "true" else None
+    fetch_owner = req.target.get("fetch-owner").lower() == "true"
+    owner = (await get_bucket(req.storage, req.bucket)).owner if fetch_owner else None
     root = element(
         "ListBucketResult",
         leaf("Name", req.bucket),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote
 
+from tessera.api.addressing import bucket_in_host
 from tessera.core.errors import InvalidArgument, InvalidObjectName
 
 
@@ -42,7 +43,7 @@ def parse_target(raw_target: str, host: str, base_domain: str | None) -> Target:
             raise InvalidArgument(f"The query parameter {name!r} contains the NUL character.", name=name,
                                   value=value)
     path = path.removeprefix("/")
-    bucket = _virtual_host_bucket(host, base_domain)
+    bucket = bucket_in_host(host, base_domain)
     if bucket is None:
         raw_bucket, _, raw_key = path.partition("/")
         bucket = unquote(raw_bucket)
@@ -54,12 +55,3 @@ def parse_target(raw_target: str, host: str, base_domain: str | None) -> Target:
         raise InvalidObjectName("The object key is not valid UTF-8.") from None
     return Target(bucket, key, query)
 
-
-def _virtual_host_bucket(host: str, base_domain: str | None) -> str | None:
-    if not base_domain:
-        return None
-    hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    suffix = "." + base_domain
-    if hostname.endswith(suffix) and len(hostname) > len(suffix):
-        return hostname[: -len(suffix)]
-    return None
