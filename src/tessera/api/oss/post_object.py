@@ -23,7 +23,7 @@ from tessera.api.auth.post_form import verify_form
 from tessera.api.oss import wire
 from tessera.api.oss.context import META_PREFIX, STORED_HEADERS, OssRequest, empty_response, parse_tagging, xml_response
 from tessera.api.oss.errors import OssError
-from tessera.api.oss.post_policy import check_policy, parse_policy
+from tessera.api.oss.post_policy import Policy, check_policy, parse_policy
 from tessera.api.oss.wire import element, leaf
 from tessera.core import objects
 from tessera.core.buckets import get_bucket
@@ -50,17 +50,7 @@ def is_form(content_type: str | None) -> bool:
 async def post_object(req: OssRequest) -> web.StreamResponse:
     bucket = await get_bucket(req.storage, req.bucket)
     fields, file = await _read_fields(req.http)
-    await verify_form(fields, lambda key_id: _secret_for(req, key_id), now=datetime.now(timezone.utc),
-                      region=req.region)
-    policy = parse_policy(fields["policy"])
-    raw_key = fields.get("key")
-    if not raw_key:
-        raise InvalidArgument("A PostObject form needs a non-empty key field.", name="key", value="")
-    key = raw_key.replace("${filename}", file.filename or "")
-    check_policy(policy, {**{name: (value,) for name, value in fields.items()}, "key": (key, raw_key),
-                          "bucket": (bucket.name,)}, datetime.now(timezone.utc))
-    if "x-oss-object-acl" in fields:
-        raise OssError(400, "NotImplemented", "Object ACLs (x-oss-object-acl) are not supported by Tessera yet.")
+    key, policy = await _authorize(req, bucket.name, fields, file)
     redirect = fields.get("success_action_redirect")
     if redirect:
         _check_redirect(redirect)
@@ -76,13 +66,29 @@ async def post_object(req: OssRequest) -> web.StreamResponse:
         headers["Location"] = _redirect_location(redirect, bucket.name, key, etag)
         return empty_response(status=303, headers=headers)
     status = fields.get("success_action_status", "204")
-    status = status if status in SUCCESS_STATUSES else "204"
     if status == "201":
         root = element("PostResponse", leaf("Bucket", bucket.name),
                        leaf("Location", f"{req.http.scheme}://{req.http.host}/{bucket.name}/{key}"),
                        leaf("Key", key), leaf("ETag", etag))
         return xml_response(root, status=201, headers=headers)
-    return empty_response(status=int(status), headers=headers)
+    return empty_response(status=int(status) if status in SUCCESS_STATUSES else 204, headers=headers)
+
+
+async def _authorize(req: OssRequest, bucket: str, fields: dict[str, str], file: BodyPartReader) -> tuple[str, Policy]:
+    """The key the form may write and the policy that allows it; raises unless the signature
+    holds and the policy allows every field (the key as written and as stored)."""
+    await verify_form(fields, lambda key_id: _secret_for(req, key_id), now=datetime.now(timezone.utc),
+                      region=req.region)
+    policy = parse_policy(fields["policy"])
+    raw_key = fields.get("key")
+    if not raw_key:
+        raise InvalidArgument("A PostObject form needs a non-empty key field.", name="key", value="")
+    key = raw_key.replace("${filename}", file.filename or "")
+    judged = {name: (value,) for name, value in fields.items()}
+    check_policy(policy, {**judged, "key": (key, raw_key), "bucket": (bucket,)}, datetime.now(timezone.utc))
+    if "x-oss-object-acl" in fields:
+        raise OssError(400, "NotImplemented", "Object ACLs (x-oss-object-acl) are not supported by Tessera yet.")
+    return key, policy
 
 
 async def _secret_for(req: OssRequest, access_key_id: str) -> str | None:
