@@ -230,6 +230,8 @@ def test_response_vary_goes_on_preflights_and_answers(server: TesseraServer, buc
     bucket.put_object("k", b"data")
     put_rules(bucket, CorsRule(allowed_origins=[ORIGIN], allowed_methods=["GET"]), vary=True)
     assert preflight(server, bucket.bucket_name, method="GET").headers["Vary"] == "Origin"
+    refused = preflight(server, bucket.bucket_name, method="PUT")
+    assert refused.status == 403 and refused.headers["Vary"] == "Origin"
     matched = raw.request(server, "GET", bucket.bucket_name, "k", headers={"Origin": ORIGIN})
     assert matched.headers["Vary"] == "Origin" and matched.headers["Access-Control-Allow-Origin"] == ORIGIN
     unmatched = raw.request(server, "GET", bucket.bucket_name, "k", headers={"Origin": "http://evil.test"})

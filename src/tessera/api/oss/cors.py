@@ -145,14 +145,16 @@ def grant(rule: CorsRule, origin: str) -> dict[str, str]:
 
 class ResponseCors:
     """Adds the Access-Control-* headers (and ``Vary: Origin``) to the answers to requests on a
-    bucket, errors included: a browser's script may then read why it was refused."""
+    bucket, errors included: a browser's script may then read why it was refused. (A preflight's
+    own answer already has its headers; no rule names its method, so only ``Vary`` is added, to
+    its refusals too.)"""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self._vary: dict[str, tuple[bool, float]] = {}
 
     async def decorate(self, http: web.BaseRequest, bucket: str, response: web.StreamResponse) -> None:
-        if not bucket or http.method == "OPTIONS":  # the preflight answers for itself
+        if not bucket:
             return
         try:
             origin = http.headers.get("Origin")
