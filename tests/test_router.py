@@ -48,6 +48,10 @@ ROUTES = [
     ("POST", "/b/k?uploadId=U", {}, "CompleteMultipartUpload"),
     ("DELETE", "/b/k?uploadId=U", {}, "AbortMultipartUpload"),
     ("GET", "/b/k?uploadId=U", {}, "ListParts"),
+    ("PUT", "/b/k?acl", {}, "PutObjectAcl"),
+    ("GET", "/b/k?acl", {}, "GetObjectAcl"),
+    ("PUT", "/b/k?symlink", {}, "PutSymlink"),
+    ("GET", "/b/k?symlink", {}, "GetSymlink"),
     # Refusals and sub-resources Tessera does not serve.
     ("POST", "/", {}, UNKNOWN_OPERATION),
     ("PATCH", "/b/k", {}, UNKNOWN_OPERATION),
@@ -89,7 +93,8 @@ def test_unserved_sub_resources_are_refused_not_served_as_plain_object_operation
         method: str, path: str, headers: dict[str, str]) -> None:
     target = parse_target(path, "h", None)
     handler = route(method, target, headers)
-    allowed = {("POST", "uploads"), ("HEAD", "objectMeta")}
+    allowed = {("POST", "uploads"), ("HEAD", "objectMeta"), ("PUT", "acl"), ("GET", "acl"), ("PUT", "symlink"),
+               ("GET", "symlink")}
     if (method, target.query[0][0]) in allowed:
         return
     assert operation_name(handler) == UNKNOWN_OPERATION

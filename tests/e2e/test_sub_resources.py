@@ -27,26 +27,30 @@ def assert_untouched(bucket: oss2.Bucket) -> None:
     assert bucket.get_object("k").read() == DATA
 
 
-def test_object_acl_calls_are_refused_and_leave_the_object(bucket: oss2.Bucket) -> None:
-    with pytest.raises(oss2.exceptions.OssError) as put:
-        bucket.put_object_acl("k", oss2.OBJECT_ACL_PRIVATE)
-    assert (put.value.status, put.value.code) == (400, "NotImplemented")
-    with pytest.raises(oss2.exceptions.OssError) as get:
-        bucket.get_object_acl("k")
-    assert get.value.code == "NotImplemented"
+def test_object_acl_calls_change_only_the_acl(bucket: oss2.Bucket) -> None:
+    bucket.put_object_acl("k", oss2.OBJECT_ACL_PRIVATE)
+    assert bucket.get_object_acl("k").acl == oss2.OBJECT_ACL_PRIVATE
     assert_untouched(bucket)
 
 
-def test_v2_object_acl_calls_are_refused(clients: Clients, bucket: oss2.Bucket) -> None:
+def test_v2_object_acl_calls_change_only_the_acl(clients: Clients, bucket: oss2.Bucket) -> None:
     client = clients.v2()
-    with pytest.raises(oss.exceptions.OperationError) as put:
-        client.put_object_acl(oss.PutObjectAclRequest(bucket=bucket.bucket_name, key="k", acl="private"))
-    assert put.value.unwrap().code == "NotImplemented"
+    client.put_object_acl(oss.PutObjectAclRequest(bucket=bucket.bucket_name, key="k", acl="public-read"))
+    assert client.get_object_acl(oss.GetObjectAclRequest(bucket=bucket.bucket_name, key="k")).acl == "public-read"
+    assert_untouched(bucket)
+
+
+@pytest.mark.parametrize("method", ["DELETE", "POST", "HEAD"])
+@pytest.mark.parametrize("parameter", ["acl", "symlink"])
+def test_object_acl_and_symlink_serve_only_put_and_get(server: TesseraServer, bucket: oss2.Bucket,
+                                                       method: str, parameter: str) -> None:
+    answer = raw.request(server, method, bucket.bucket_name, "k", query={parameter: ""}, body=b"x" * 10)
+    assert answer.status == 405
     assert_untouched(bucket)
 
 
 @pytest.mark.parametrize("method", ["PUT", "GET", "DELETE", "POST", "HEAD"])
-@pytest.mark.parametrize("parameter", ["acl", "symlink", "restore", "append", "versionId", "x-oss-process",
+@pytest.mark.parametrize("parameter", ["restore", "append", "versionId", "x-oss-process",
                                        "callback", "uploads", "retention"])
 def test_unserved_object_sub_resources_leave_the_object(server: TesseraServer, bucket: oss2.Bucket,
                                                         method: str, parameter: str) -> None:

@@ -95,7 +95,8 @@ TARGET = "hostile-target"
 def _seed_data(clients: Clients) -> list[str]:
     """The bucket hostile requests abuse, and the ledger bucket they may only read from."""
     target, ledger = clients.oss2_bucket(TARGET), clients.oss2_bucket(LEDGER)
-    target.create_bucket()
+    # Anonymous hostile requests reach the handlers too (until a hostile PutBucketAcl changes it).
+    target.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)
     ledger.create_bucket()
     keys = ["src/small", "src/dir/é 文件", "src/ctl\x01key"]
     for key in keys:

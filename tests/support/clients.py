@@ -43,6 +43,16 @@ class Clients:
             cfg.signature_version = "v1"
         return oss.Client(cfg)
 
+    def oss2_anonymous(self, name: str) -> oss2.Bucket:
+        """An oss2 bucket that signs nothing (``oss2.AnonymousAuth``)."""
+        return oss2.Bucket(oss2.AnonymousAuth(), self.server.endpoint, name)
+
+    def v2_anonymous(self) -> oss.Client:
+        cfg = oss.config.load_default()
+        cfg.endpoint, cfg.region = self.server.endpoint, REGION
+        cfg.credentials_provider = oss.credentials.AnonymousCredentialsProvider()
+        return oss.Client(cfg)
+
 
 def multipart_object(bucket: oss2.Bucket, key: str, parts: int, part_size: int) -> bytes:
     """Upload random bytes as a completed multipart object of ``parts`` parts; returns them."""

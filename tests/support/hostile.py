@@ -372,6 +372,32 @@ def bucket_ops(rng: random.Random, ctx: Context) -> Hostile:
     return Hostile(rng.choice(["POST", "PUT", "DELETE"]), "")
 
 
+LINKS = ["link-0", "link-1", "link-2"]  # symlinks that point at each other, at keys, at nothing
+
+
+def acl_and_symlinks(rng: random.Random, ctx: Context) -> Hostile:
+    """PutSymlink with hostile targets, GetSymlink, reads through links, object ACLs."""
+    bucket, kind = ctx.target_bucket(rng), rng.randrange(5)
+    key = rng.choice(LINKS) if rng.random() < 0.6 else hostile_key(rng)
+    if kind == 0:
+        headers = _object_headers(rng)
+        if rng.random() < 0.9:
+            target = rng.choice([rng.choice(LINKS), hostile_key(rng), hostile_text(rng)])
+            headers["x-oss-symlink-target"] = rng.choice([quote(target, safe=""), target.replace("\r", "")
+                                                          .replace("\n", ""), "%00", "%C0%AF", "%", ""])
+        return Hostile("PUT", bucket, key, query=[("symlink", rng.choice(["", "x"]))], headers=headers,
+                       body=rng.choice([b"", b"ignored"]))
+    if kind == 1:
+        return Hostile(rng.choice(["GET", "GET", "DELETE", "HEAD"]), bucket, key, query=[("symlink", "")])
+    if kind == 2:
+        return Hostile(rng.choice(["GET", "HEAD"]), bucket, key, headers=_read_headers(rng))
+    if kind == 3:
+        acl = rng.choice(["default", "private", "public-read", "public-read-write", "Private", "", "é", "x" * 300])
+        return Hostile("PUT", bucket, key, query=[("acl", "")],
+                       headers={"x-oss-object-acl": acl} if rng.random() < 0.9 else {}, body=rng.choice([b"", b"<x/>"]))
+    return Hostile("GET", bucket, key, query=[("acl", "")])
+
+
 def unknown_subresources(rng: random.Random, ctx: Context) -> Hostile:
     name = rng.choice(["cors", "website", "logging", "referer", "versioning", "policy", "append", "symlink", "restore",
                        "worm", "foo", "acl", "x-oss-process", "uploads", "objectMeta", "stat", "versions", "qos"])
@@ -531,7 +557,7 @@ def admin(rng: random.Random, ctx: Context) -> Hostile:
 TEMPLATES: list[tuple[int, Template]] = [
     (10, put_object), (10, read_object), (6, copy_object), (4, initiate), (8, upload_part), (8, complete),
     (5, multipart_misc), (5, delete_multiple), (5, tagging), (8, lifecycle), (6, listing), (4, bucket_ops),
-    (3, unknown_subresources), (2, odd_methods), (6, admin), (4, cors), (6, post_form),
+    (3, unknown_subresources), (2, odd_methods), (6, admin), (5, acl_and_symlinks), (4, cors), (6, post_form),
 ]
 
 

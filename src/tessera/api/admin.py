@@ -52,7 +52,7 @@ async def handle(http: web.Request, own_path: str, storage: Storage, secret_for:
         query = parse_qsl(http.query_string, keep_blank_values=True)
         access_key_id = await authenticate(RequestToVerify(http.method, "-", path, query, http.headers), secret_for,
                                            now=datetime.now(timezone.utc), region=region)
-        if not await is_root(storage, access_key_id):
+        if access_key_id is None or not await is_root(storage, access_key_id):
             raise OssError(403, "AccessDenied", "Only root access keys may use the admin API.")
         operation = ROUTES.get((http.method, path))
         if operation is not None:

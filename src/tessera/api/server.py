@@ -1,6 +1,7 @@
 """The HTTP server: one catch-all handler that walks a request from socket to disk.
 
-raw target → Target (bucket, key, query) → router → authentication gate → handler → response,
+raw target → Target (bucket, key, query) → router → authentication gate → authorization →
+handler → response,
 with every answer carrying ``x-oss-request-id`` and ``Date``, and every failure turned into
 the OSS error document once, here. Tessera's own endpoints live under ``/-/`` (no bucket name
 can start with '-'), or at the root of the bucket ``-`` when virtual-hosted (``-.<domain>``). The router only names the handler (it reads no storage), so the OSS
@@ -23,11 +24,13 @@ from tessera.api import admin, metrics
 from tessera.api.addressing import TESSERA_BUCKET, bucket_in_host
 from tessera.api.auth import RequestToVerify, authenticate
 from tessera.api.oss import wire
+from tessera.api.oss.authorize import authorize
 from tessera.api.oss.cors import ResponseCors
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import classify, error_document, error_header, expected
 from tessera.api.oss.router import SELF_AUTHENTICATING, UNKNOWN_OPERATION, operation_name, route
 from tessera.api.oss.target import parse_target
+from tessera.core.acl import ANONYMOUS, Requester
 from tessera.core.storage import Storage
 from tessera.meta import keys as key_rows
 
@@ -45,11 +48,24 @@ class ServerOptions:
 
 
 class SecretLookup:
-    """Access key secrets, cached for a few seconds so a request costs no extra query."""
+    """Access key secrets (and whether a key is root), cached for a few seconds so a request
+    costs no extra query."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
         self._cache: dict[str, tuple[str | None, float]] = {}
+        self._roots: dict[str, tuple[bool, float]] = {}
+
+    async def requester(self, access_key_id: str | None) -> Requester:
+        if access_key_id is None:
+            return ANONYMOUS
+        cached = self._roots.get(access_key_id)
+        now = time.monotonic()
+        if cached is None or cached[1] <= now:
+            async with self.storage.db.read() as conn:
+                cached = (await key_rows.is_root(conn, access_key_id), now + SECRET_CACHE_SECONDS)
+            self._roots[access_key_id] = cached
+        return Requester(access_key_id, is_root=cached[0])
 
     async def __call__(self, access_key_id: str) -> str | None:
         cached = self._cache.get(access_key_id)
@@ -101,14 +117,20 @@ class Gateway:
             bucket = target.bucket
             handler = route(http.method, target, http.headers)
             operation = operation_name(handler)
-            access_key_id = "" if handler in SELF_AUTHENTICATING else await authenticate(
+            # A preflight needs no signature and a form carries its own: those handlers check
+            # who may do what themselves.
+            own_checks = handler in SELF_AUTHENTICATING
+            access_key_id = None if own_checks else await authenticate(
                 RequestToVerify(http.method, target.bucket, target.key, target.query, http.headers),
                 self.secrets,
                 now=datetime.now(timezone.utc),
                 region=self.options.region,
             )
-            response = await handler(OssRequest(http, target, self.storage, access_key_id, request_id,
-                                                self.options.region))
+            req = OssRequest(http, target, self.storage, access_key_id or "", request_id,
+                             requester=await self.secrets.requester(access_key_id), region=self.options.region)
+            if not own_checks:
+                await authorize(req, operation)
+            response = await handler(req)
         except Exception as error:
             response = self.error_response(http, error, request_id)
         await self.cors.decorate(http, bucket, response)

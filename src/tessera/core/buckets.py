@@ -69,9 +69,11 @@ async def delete_bucket(storage: Storage, name: str) -> None:
         await bucket_rows.delete(conn, bucket.bucket_id)
 
 
-async def list_buckets(storage: Storage, *, prefix: str, marker: str, max_keys: int) -> tuple[list[Bucket], bool]:
+async def list_buckets(storage: Storage, *, prefix: str, marker: str, max_keys: int,
+                       owner: str | None = None) -> tuple[list[Bucket], bool]:
+    """A page of buckets; only ``owner``'s when given (None: every bucket, for root keys)."""
     async with storage.db.read() as conn:
-        found = await bucket_rows.list_all(conn, prefix=prefix, marker=marker, limit=max_keys + 1)
+        found = await bucket_rows.list_all(conn, prefix=prefix, marker=marker, limit=max_keys + 1, owner=owner)
     return found[:max_keys], len(found) > max_keys
 
 

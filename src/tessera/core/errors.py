@@ -141,6 +141,20 @@ class InvalidRange(TesseraError):
     default_message = "The requested range cannot be satisfied."
 
 
+# --- access and symlinks ----------------------------------------------------------------
+
+class AccessDenied(TesseraError):
+    default_message = "You have no right to access this object because of bucket acl."
+
+
+class NotSymlink(TesseraError):
+    default_message = "The specified object is not a symlink."
+
+
+class InvalidTargetType(TesseraError):
+    default_message = "The symlink's target object is itself a symlink."
+
+
 # --- server side ------------------------------------------------------------------------
 
 class InternalError(TesseraError):

@@ -7,6 +7,8 @@ from typing import Generic, TypeVar
 
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 BUCKET_ACLS = ("private", "public-read", "public-read-write")
+OBJECT_ACLS = ("default", *BUCKET_ACLS)  # default: the bucket's ACL applies
+SYMLINK = "Symlink"  # the object type of a symlink
 
 MIN_PART_SIZE = 100 * 1024  # every part but the last, checked at Complete
 MAX_PART_NUMBER = 10_000
@@ -46,6 +48,8 @@ class ObjectAttributes:
     user_meta: dict[str, str] = field(default_factory=dict)
     # Object tags (x-oss-tagging, PutObjectTagging), which lifecycle rules can filter by.
     tags: dict[str, str] = field(default_factory=dict)
+    # One of OBJECT_ACLS (x-oss-object-acl, PutObjectAcl).
+    acl: str = "default"
 
 
 @dataclass(frozen=True)
@@ -57,11 +61,12 @@ class ObjectInfo:
     crc64: str  # unsigned decimal
     content_md5: str | None  # base64, for single-PUT objects only
     attributes: ObjectAttributes
-    object_type: str  # Normal | Multipart
+    object_type: str  # Normal | Multipart | Symlink
     last_modified_ms: int
     blob_id: str | None
     upload_id: str | None
     transitioned_ms: int | None = None  # when a lifecycle rule moved it to its storage class
+    symlink_target: str | None = None  # the key a Symlink names (in the same bucket)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ the others see the upload as it left it (a part landing after Abort is discarded
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tessera.blobs.checksums import combine_crcs, multipart_etag
 from tessera.blobs.store import WrittenBlob
 from tessera.core import conditions
+from tessera.core.acl import check_object_acl
 from tessera.core.clock import new_upload_id
 from tessera.core.errors import (
     EntityTooSmall,
@@ -224,11 +226,13 @@ def _select_parts(uploaded: list[Part], choices: list[PartChoice] | None) -> _Se
 
 
 async def complete_upload(storage: Storage, bucket_name: str, key: str, upload_id: str,
-                          choices: list[PartChoice] | None, *, forbid_overwrite: bool = False) -> CompletedUpload:
+                          choices: list[PartChoice] | None, *, forbid_overwrite: bool = False,
+                          acl: str | None = None) -> CompletedUpload:
     """Assemble the object from its parts, in one transaction and without touching any bytes.
 
     A retried Complete of an upload that already completed with the same parts returns the
     same result, so a client whose first answer was lost is not told the upload vanished.
+    ``acl`` replaces the object ACL chosen at initiation.
     """
     check_key(key)
     released: list[str] = []
@@ -245,7 +249,7 @@ async def complete_upload(storage: Storage, bucket_name: str, key: str, upload_i
             etag=multipart_etag([bytes.fromhex(p.etag) for p in selection.parts]),
             crc64=str(combine_crcs((int(p.crc64), p.size) for p in selection.parts)),
             content_md5=None,
-            attributes=records.attributes(row),
+            attributes=_with_acl(records.attributes(row), acl),
             object_type="Multipart",
             last_modified_ms=storage.clock(),
             blob_id=None,
@@ -262,6 +266,10 @@ async def complete_upload(storage: Storage, bucket_name: str, key: str, upload_i
         )
     storage.free_soon(released)
     return CompletedUpload(bucket.name, key, upload_id, info.etag, info.crc64, info.size)
+
+
+def _with_acl(attrs: ObjectAttributes, acl: str | None) -> ObjectAttributes:
+    return attrs if acl is None else dataclasses.replace(attrs, acl=check_object_acl(acl))
 
 
 def _repeat_completion(bucket_name: str, row: Any, choices: list[PartChoice] | None) -> CompletedUpload:

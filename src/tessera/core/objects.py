@@ -20,18 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tessera.blobs.segments import OpenedSegments, Segment, slice_segments
 from tessera.blobs.store import WrittenBlob
 from tessera.core import conditions
+from tessera.core.acl import Access, Requester, allowed, check_object_acl, effective_acl
 from tessera.core.buckets import get_bucket
 from tessera.core.errors import (
+    AccessDenied,
     BlobMissing,
     DataUnavailable,
     EntityTooSmall,
     FileAlreadyExists,
     InternalError,
     InvalidArgument,
+    InvalidTargetType,
     NoSuchKey,
 )
 from tessera.core.listing import list_page
-from tessera.core.models import MAX_PUT_SIZE, Bucket, ObjectAttributes, ObjectInfo, Page
+from tessera.core.models import MAX_PUT_SIZE, SYMLINK, Bucket, ObjectAttributes, ObjectInfo, Page
 from tessera.core.names import check_key, check_storage_class
 from tessera.core.storage import Storage
 from tessera.meta import blobs as blob_rows
@@ -62,6 +65,7 @@ class ObjectLayout:
 
 
 def resolve_attributes(bucket: Bucket, attrs: ObjectAttributes) -> ObjectAttributes:
+    check_object_acl(attrs.acl)
     storage_class = check_storage_class(attrs.storage_class) if attrs.storage_class else bucket.storage_class
     return dataclasses.replace(attrs, storage_class=storage_class)
 
@@ -169,6 +173,36 @@ async def _find(conn: AsyncConnection, bucket_name: str, key: str) -> ObjectInfo
     return info
 
 
+async def resolved_info(storage: Storage, bucket_name: str, key: str) -> ObjectInfo:
+    """What GET and HEAD of ``key`` see: the object, or, through a symlink, its target's data."""
+    check_key(key)
+    async with storage.db.read() as conn:
+        return await _find_through(conn, bucket_name, key)
+
+
+async def _find_through(conn: AsyncConnection, bucket_name: str, key: str) -> ObjectInfo:
+    info = await _find(conn, bucket_name, key)
+    if info.object_type != SYMLINK or info.symlink_target is None:
+        return info
+    bucket = await bucket_rows.get(conn, bucket_name)
+    target = await object_rows.find(conn, bucket.bucket_id, bucket.name, info.symlink_target)
+    if target is None:  # a dangling link (docs/compatibility.md, Symlinks)
+        raise NoSuchKey("The symlink's target object does not exist.", Key=key)
+    if target.object_type == SYMLINK:
+        raise InvalidTargetType(Key=key, SymlinkTarget=info.symlink_target)
+    return _through(info, target)
+
+
+def _through(link: ObjectInfo, target: ObjectInfo) -> ObjectInfo:
+    """A symlink as GET and HEAD show it: the target's data (size, ETag, CRC, Content-MD5), the
+    later of the two Last-Modified, and the link's own type and metadata."""
+    return dataclasses.replace(
+        link, size=target.size, etag=target.etag, crc64=target.crc64, content_md5=target.content_md5,
+        last_modified_ms=max(link.last_modified_ms, target.last_modified_ms),
+        blob_id=target.blob_id, upload_id=target.upload_id,
+    )
+
+
 @dataclass
 class ObjectRead:
     """An object being read: its metadata, the byte range chosen (None: all of it), and those
@@ -216,7 +250,7 @@ async def read_object(storage: Storage, bucket_name: str, key: str, choose: Rang
 async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
     check_key(key)
     async with storage.db.read() as conn:
-        info = await _find(conn, bucket_name, key)
+        info = await _find_through(conn, bucket_name, key)
         if info.upload_id:
             parts = await object_rows.parts_of(conn, info.upload_id)
             pieces = [(storage.blobs.path(p.blob_id), p.size) for p in parts]
@@ -232,23 +266,27 @@ async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
 
 async def copy_object(storage: Storage, source_bucket: str, source_key: str, bucket_name: str, key: str, *,
                       source_conditions: conditions.Preconditions, replace_attrs: ObjectAttributes | None,
-                      replace_tags: dict[str, str] | None = None, forbid_overwrite: bool = False) -> ObjectInfo:
+                      replace_tags: dict[str, str] | None = None, forbid_overwrite: bool = False,
+                      acl: str = "default") -> ObjectInfo:
     """Copy an object; ``replace_attrs`` None keeps the source's metadata (COPY directive), and
-    ``replace_tags`` None its tags (x-oss-tagging-directive COPY)."""
+    ``replace_tags`` None its tags (x-oss-tagging-directive COPY). The copy's ACL is ``acl``
+    (x-oss-object-acl), never the source's."""
     check_key(key)
+    check_object_acl(acl)
     await get_bucket(storage, bucket_name)
     source = await read_object(storage, source_bucket, source_key,
                                lambda info: conditions.check(info, source_conditions, for_copy=True))
     with source.body:
         return await _copy_opened(storage, source, source_bucket, source_key, bucket_name, key,
                                   replace_attrs=replace_attrs, replace_tags=replace_tags,
-                                  forbid_overwrite=forbid_overwrite)
+                                  forbid_overwrite=forbid_overwrite, acl=acl)
 
 
 async def _copy_opened(storage: Storage, source: ObjectRead, source_bucket: str, source_key: str,
                        bucket_name: str, key: str, *, replace_attrs: ObjectAttributes | None,
-                       replace_tags: dict[str, str] | None, forbid_overwrite: bool) -> ObjectInfo:
-    same_object = (source_bucket, source_key) == (bucket_name, key)
+                       replace_tags: dict[str, str] | None, forbid_overwrite: bool, acl: str) -> ObjectInfo:
+    # A symlink copied onto itself becomes a copy of its target's data, not a link.
+    same_object = (source_bucket, source_key) == (bucket_name, key) and source.info.object_type != SYMLINK
     if same_object and replace_attrs is None and replace_tags is None:
         raise InvalidArgument(
             "This copy request is illegal because it is trying to copy an object to itself "
@@ -256,7 +294,8 @@ async def _copy_opened(storage: Storage, source: ObjectRead, source_bucket: str,
             name="x-oss-metadata-directive", value="COPY",
         )
     attrs = replace_attrs if replace_attrs is not None else source.info.attributes
-    attrs = dataclasses.replace(attrs, tags=replace_tags if replace_tags is not None else source.info.attributes.tags)
+    attrs = dataclasses.replace(attrs, tags=replace_tags if replace_tags is not None else source.info.attributes.tags,
+                                acl=acl)
     if same_object:
         return await _replace_metadata(storage, bucket_name, key, source.info, attrs)
     blob_id = await storage.pending_blob()
@@ -346,8 +385,12 @@ async def transition_objects(storage: Storage, bucket_name: str, versions: list[
     return moved
 
 
-async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) -> list[str]:
-    """Delete many objects in one transaction; returns the keys (all of them, as OSS does)."""
+async def delete_objects(storage: Storage, bucket_name: str, keys: list[str], *,
+                         requester: Requester | None = None) -> list[str]:
+    """Delete many objects in one transaction; returns the keys (all of them, as OSS does).
+
+    A ``requester`` that does not own the bucket must be allowed to write every object named
+    (its ACL, or the bucket's): otherwise AccessDenied, and nothing is deleted."""
     for key in keys:
         check_key(key)
     released: list[str] = []
@@ -355,6 +398,9 @@ async def delete_objects(storage: Storage, bucket_name: str, keys: list[str]) ->
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         for key in keys:
             info = await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
+            if requester is not None and not allowed(requester, bucket.owner, Access.WRITE, [
+                    effective_acl(bucket.acl, info.attributes.acl if info else None)]):
+                raise AccessDenied(f"You have no right to delete {key!r}.", Key=key)
             if info is not None:
                 await object_rows.delete(conn, bucket.bucket_id, key)
                 released.extend(await _release_data(conn, info))

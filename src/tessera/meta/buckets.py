@@ -55,8 +55,12 @@ async def set_acl(conn: AsyncConnection, bucket_id: int, acl: str) -> None:
     await conn.execute(sa.update(buckets).where(buckets.c.bucket_id == bucket_id).values(acl=acl))
 
 
-async def list_all(conn: AsyncConnection, *, prefix: str, marker: str, limit: int) -> list[Bucket]:
+async def list_all(conn: AsyncConnection, *, prefix: str, marker: str, limit: int,
+                   owner: str | None = None) -> list[Bucket]:
+    """Buckets by name; only ``owner``'s when given."""
     query = sa.select(buckets).where(buckets.c.name > marker).order_by(buckets.c.name).limit(limit)
+    if owner is not None:
+        query = query.where(buckets.c.owner == owner)
     if prefix:
         query = query.where(buckets.c.name.startswith(prefix, autoescape=True))
     return [records.bucket(r) for r in await conn.execute(query)]

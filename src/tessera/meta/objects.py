@@ -93,3 +93,19 @@ async def parts_of(conn: AsyncConnection, upload_id: str) -> list[Part]:
     """The parts of a multipart object (or upload), in part-number order."""
     rows = await conn.execute(sa.select(parts).where(parts.c.upload_id == upload_id).order_by(parts.c.part_number))
     return [records.part(r) for r in rows]
+
+
+async def set_acl(conn: AsyncConnection, bucket_id: int, key: str, acl: str) -> bool:
+    result = await conn.execute(
+        sa.update(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key).values(acl=acl)
+    )
+    return result.rowcount == 1
+
+
+async def acl_of(conn: AsyncConnection, bucket_id: int, key: str) -> tuple[str, str | None] | None:
+    """An object's (ACL, symlink target), without the rest of its row; None if there is none."""
+    row = (
+        await conn.execute(sa.select(objects.c.acl, objects.c.symlink_target)
+                           .where(objects.c.bucket_id == bucket_id, objects.c.key == key))
+    ).first()
+    return (row.acl, row.symlink_target) if row else None

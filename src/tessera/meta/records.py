@@ -26,6 +26,7 @@ def attributes(row: Any) -> ObjectAttributes:
         headers=dict(row.headers or {}),
         user_meta=dict(row.user_meta or {}),
         tags=dict(row.tags or {}),
+        acl=row.acl,
     )
 
 
@@ -36,6 +37,7 @@ def attribute_columns(attrs: ObjectAttributes) -> dict[str, Any]:
         "headers": dict(attrs.headers),
         "user_meta": dict(attrs.user_meta),
         "tags": dict(attrs.tags),
+        "acl": attrs.acl,
     }
 
 
@@ -53,6 +55,7 @@ def object_info(bucket_name: str, row: Any) -> ObjectInfo:
         blob_id=row.blob_id,
         upload_id=row.upload_id,
         transitioned_ms=row.transitioned_ms,
+        symlink_target=row.symlink_target,
     )
 
 
@@ -68,6 +71,7 @@ def object_columns(info: ObjectInfo) -> dict[str, Any]:
         "last_modified_ms": info.last_modified_ms,
         "blob_id": info.blob_id,
         "upload_id": info.upload_id,
+        "symlink_target": info.symlink_target,
     }
 
 

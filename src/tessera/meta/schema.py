@@ -165,6 +165,10 @@ objects = sa.Table(
     # Exactly one of these holds the data: a single blob, or the parts of a completed upload.
     sa.Column("blob_id", sa.String(32), nullable=True),
     sa.Column("upload_id", sa.String(32), nullable=True),
+    # default (the bucket's ACL applies), private, public-read or public-read-write.
+    sa.Column("acl", sa.String(32), nullable=False, server_default="default"),
+    # A symlink (object_type Symlink) holds no data: it names another key of its bucket.
+    sa.Column("symlink_target", KeyText, nullable=True),
     # Lifecycle finds objects by age within a bucket.
     sa.Index("ix_objects_age", "bucket_id", "last_modified_ms"),
 )
@@ -191,6 +195,8 @@ uploads = sa.Table(
     sa.Column("etag", sa.String(48), nullable=True),
     sa.Column("crc64", sa.String(20), nullable=True),
     sa.Column("size", sa.BigInteger, nullable=True),
+    # The object ACL asked for at initiation, given to the object at completion.
+    sa.Column("acl", sa.String(32), nullable=False, server_default="default"),
     sa.Index(
         "ix_uploads_active_listing",
         "bucket_id",

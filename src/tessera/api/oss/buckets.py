@@ -25,7 +25,10 @@ def _endpoints(req: OssRequest) -> tuple[str, str]:
 async def list_buckets(req: OssRequest) -> web.Response:
     max_keys = req.int_param("max-keys", default=100, low=1, high=1000)
     prefix, marker = req.target.get("prefix"), req.target.get("marker")
-    found, truncated = await buckets.list_buckets(req.storage, prefix=prefix, marker=marker, max_keys=max_keys)
+    # A key lists the buckets it owns; a root key, every bucket (docs/compatibility.md, Access control).
+    owner = None if req.requester.is_root else req.access_key_id
+    found, truncated = await buckets.list_buckets(req.storage, prefix=prefix, marker=marker, max_keys=max_keys,
+                                                  owner=owner)
     extranet, intranet = _endpoints(req)
     location = f"oss-{req.storage.region}"
     root = element(

@@ -15,6 +15,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from tessera.api.numbers import decimal
 from tessera.api.oss import wire
 from tessera.api.oss.target import Target
+from tessera.core.acl import ANONYMOUS, Requester, check_object_acl
 from tessera.core.errors import EntityTooLarge, IncompleteBody, InvalidArgument, InvalidDigest, InvalidTag
 from tessera.core.models import MAX_CONTENT_TYPE, ObjectAttributes
 from tessera.core.storage import Storage
@@ -30,8 +31,9 @@ class OssRequest:
     http: web.Request
     target: Target
     storage: Storage
-    access_key_id: str
+    access_key_id: str  # "" when anonymous
     request_id: str
+    requester: Requester = ANONYMOUS
     region: str = ""  # the server's, for what checks a V4 signature itself (PostObject's form)
 
     @property
@@ -113,7 +115,13 @@ class OssRequest:
             headers={name: headers[name] for name in STORED_HEADERS if name in headers},
             user_meta=meta,
             tags=self.tagging_header(),
+            acl=self.object_acl_header(),
         )
+
+    def object_acl_header(self) -> str:
+        """``x-oss-object-acl`` (PutObject, InitiateMultipartUpload, CopyObject, PutSymlink and
+        every other writer of objects); ``default`` when absent: the bucket's ACL applies."""
+        return check_object_acl(self.header("x-oss-object-acl") or "default")
 
     def tagging_header(self) -> dict[str, str]:
         """``x-oss-tagging: k1=v1&k2=v2`` (URL-encoded), as sent with PutObject and friends."""

@@ -38,6 +38,9 @@ STATUS: dict[type[errors.TesseraError], tuple[int, str]] = {
     errors.PreconditionFailed: (412, "PreconditionFailed"),
     errors.NotModified: (304, ""),
     errors.InvalidRange: (416, "InvalidRange"),
+    errors.AccessDenied: (403, "AccessDenied"),
+    errors.NotSymlink: (400, "NotSymlink"),
+    errors.InvalidTargetType: (400, "InvalidTargetType"),
     errors.InternalError: (500, "InternalError"),
 }
 

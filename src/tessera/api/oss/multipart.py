@@ -109,9 +109,11 @@ async def complete(req: OssRequest) -> web.Response:
         raise InvalidArgument("The request body must be empty when x-oss-complete-all is yes.",
                               name="x-oss-complete-all", value="yes")
     choices = None if complete_all else _parse_choices(body)
+    # x-oss-object-acl at Complete overrides the one given at initiation (oss2 forwards it here).
+    acl = req.object_acl_header() if req.header("x-oss-object-acl") is not None else None
     result = await multipart.complete_upload(
         req.storage, req.bucket, req.key, upload_id, choices,
-        forbid_overwrite=req.flag("x-oss-forbid-overwrite"),
+        forbid_overwrite=req.flag("x-oss-forbid-overwrite"), acl=acl,
     )
     encode = req.encode
     etag = wire.quoted_etag(result.etag)

@@ -156,7 +156,7 @@ async def get_object(req: OssRequest) -> web.StreamResponse:
 
 
 async def head_object(req: OssRequest) -> web.Response:
-    info = await objects.object_info(req.storage, req.bucket, req.key)
+    info = await objects.resolved_info(req.storage, req.bucket, req.key)
     conditions.check(info, read_conditions(req))
     headers = object_headers(info)
     headers["Content-Length"] = str(info.size)
@@ -189,7 +189,7 @@ async def delete_multiple_objects(req: OssRequest) -> web.Response:
         raise MalformedXML("The Delete request must name at least one object.")
     if len(keys) > MAX_DELETE_KEYS:
         raise MalformedXML(f"At most {MAX_DELETE_KEYS} objects can be deleted in one request.")
-    deleted = await objects.delete_objects(req.storage, req.bucket, keys)
+    deleted = await objects.delete_objects(req.storage, req.bucket, keys, requester=req.requester)
     encode = req.encode
     root = element(
         "DeleteResult",
@@ -223,7 +223,7 @@ async def copy_object(req: OssRequest) -> web.Response:
         source_conditions=read_conditions(req, "x-oss-copy-source-"),
         replace_attrs=req.object_attributes() if directive == "REPLACE" else None,
         replace_tags=req.tagging_header() if tagging == "REPLACE" else None,
-        forbid_overwrite=req.flag("x-oss-forbid-overwrite"),
+        forbid_overwrite=req.flag("x-oss-forbid-overwrite"), acl=req.object_acl_header(),
     )
     etag = wire.quoted_etag(info.etag)
     root = element("CopyObjectResult", leaf("ETag", etag), leaf("LastModified", wire.iso_time(info.last_modified_ms)))

@@ -10,7 +10,7 @@ from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from tessera.api.oss import buckets, cors, lifecycle, listing, multipart, objects, post_object, tagging
+from tessera.api.oss import acl, buckets, cors, lifecycle, listing, multipart, objects, post_object, symlinks, tagging
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
@@ -81,6 +81,10 @@ OPERATIONS: dict[Handler, str] = {
     multipart.abort: "AbortMultipartUpload",
     multipart.list_uploads: "ListMultipartUploads",
     multipart.list_parts: "ListParts",
+    acl.put_object_acl: "PutObjectAcl",
+    acl.get_object_acl: "GetObjectAcl",
+    symlinks.put_symlink: "PutSymlink",
+    symlinks.get_symlink: "GetSymlink",
 }
 UNKNOWN_OPERATION = "Unknown"
 
@@ -111,6 +115,10 @@ READS: dict[Handler, frozenset[str]] = {
     multipart.complete: frozenset({"uploadId"}),
     multipart.abort: frozenset({"uploadId"}),
     multipart.list_parts: frozenset({"uploadId"}),
+    acl.put_object_acl: frozenset({"acl"}),
+    acl.get_object_acl: frozenset({"acl"}),
+    symlinks.put_symlink: frozenset({"symlink"}),
+    symlinks.get_symlink: frozenset({"symlink"}),
 }
 
 # Handlers that authenticate the request themselves, or need none: the gate lets them through.
@@ -184,6 +192,10 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
         if method not in routes:
             return _not_allowed(method)
         return routes[method]
+    for name, put, get in (("acl", acl.put_object_acl, acl.get_object_acl),
+                           ("symlink", symlinks.put_symlink, symlinks.get_symlink)):
+        if target.has(name):
+            return {"PUT": put, "GET": get}.get(method) or _not_allowed(method)
     has_upload = target.has("uploadId")
     if method == "PUT":
         if has_upload or target.has("partNumber"):
