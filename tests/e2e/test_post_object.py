@@ -19,6 +19,7 @@ import pytest
 
 from tests.support import forms, raw
 from tests.support.clients import Clients
+from tests.support.keys import create_key
 from tests.support.server import TesseraServer
 
 
@@ -185,8 +186,10 @@ REFUSALS = [
     ("no policy", lambda s, b: {"key": "k", "OSSAccessKeyId": s.access_key_id, "Signature": "abc"}, b"x", 400,
      "InvalidArgument", "policy"),
     ("anonymous", lambda s, b: {"key": "k"}, b"x", 403, "AccessDenied", "Anonymous"),
-    ("object acl", lambda s, b: v1(s, [["eq", "$key", "k"]], key="k", **{"x-oss-object-acl": "public-read"}),
-     b"x", 400, "NotImplemented", ""),
+    ("bad object acl", lambda s, b: v1(s, [["eq", "$key", "k"]], key="k", **{"x-oss-object-acl": "public"}),
+     b"x", 400, "InvalidArgument", ""),
+    ("anonymous with a policy", lambda s, b: {"key": "k", "policy": forms.policy([["eq", "$key", "k"]])}, b"x",
+     403, "AccessDenied", "Anonymous"),
     ("bad storage class", lambda s, b: v1(s, [["eq", "$key", "k"]], key="k", **{"x-oss-storage-class": "Hot"}),
      b"x", 400, "InvalidArgument", ""),
     ("bad content md5", lambda s, b: v1(s, [["eq", "$key", "k"]], key="k", **{"Content-MD5": "bm9wZQ=="}),
@@ -344,3 +347,39 @@ def test_answers_to_a_page_carry_the_bucket_cors_rule(server: TesseraServer, buc
     for answer in (stored, refused):
         assert answer.headers["Access-Control-Allow-Origin"] == "http://page.test"
         assert answer.headers["Access-Control-Expose-Headers"] == "ETag"
+
+
+def test_object_acl_field(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    answer = forms.post(server, bucket.bucket_name, v1(server, [["eq", "$key", "k"]], key="k",
+                                                       **{"x-oss-object-acl": "public-read"}), b"open")
+    assert answer.status == 204, answer.body
+    assert bucket.get_object_acl("k").acl == "public-read"
+    assert raw.unsigned_request(server, "GET", f"/{bucket.bucket_name}/k").body == b"open"
+
+
+def test_anonymous_forms_write_only_where_everyone_may(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    refused = forms.post(server, bucket.bucket_name, {"key": "k"}, b"x")
+    assert (refused.status, refused.code) == (403, "AccessDenied")
+    bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)
+    assert forms.post(server, bucket.bucket_name, {"key": "anon/${filename}"}, b"anonymous", filename="a.txt"
+                      ).status == 204
+    assert bucket.get_object("anon/a.txt").read() == b"anonymous"
+    # A policy an anonymous form brings along still binds it.
+    bound = forms.post(server, bucket.bucket_name, {"key": "k", "policy": forms.policy([["eq", "$key", "j"]])}, b"x")
+    assert (bound.status, bound.code) == (403, "AccessDenied")
+    # A signature that does not hold is refused, whatever the ACL.
+    forged = forms.post(server, bucket.bucket_name, {**v1(server, [["eq", "$key", "k"]], key="k"), "Signature": "AAAA"},
+                        b"x")
+    assert (forged.status, forged.code) == (403, "SignatureDoesNotMatch")
+
+
+def test_a_form_signed_by_another_key_writes_only_where_that_key_may(server: TesseraServer,
+                                                                     bucket: oss2.Bucket) -> None:
+    other = create_key(server)  # not root, owns no bucket
+    refused = forms.post(server, bucket.bucket_name, v1(other, [["eq", "$key", "k"]], key="k"), b"x")
+    assert (refused.status, refused.code) == (403, "AccessDenied")
+    v4_refused = forms.post(server, bucket.bucket_name, {"key": "k", **forms.v4_form(other, [])}, b"x")
+    assert (v4_refused.status, v4_refused.code) == (403, "AccessDenied")
+    assert [o.key for o in oss2.ObjectIterator(bucket)] == []
+    bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)  # everyone may write: that key too
+    assert forms.post(server, bucket.bucket_name, v1(other, [["eq", "$key", "k"]], key="k"), b"x").status == 204

@@ -2,7 +2,9 @@
 and ``Signature``) or V4 (``x-oss-signature-version``, ``x-oss-credential``, ``x-oss-date``,
 ``x-oss-signature``, the V4 signing key) — docs/compatibility.md, PostObject.
 
-The form carries its own credentials, so these requests skip the header and query gate.
+The form carries its own credentials, so these requests skip the header and query gate; what
+the signer (or an anonymous sender) may do is decided after, as for any request
+(``tessera.api.oss.authorize``).
 """
 
 from __future__ import annotations
@@ -28,17 +30,16 @@ def _required(fields: Mapping[str, str], name: str, spelled: str) -> str:
     return value
 
 
-async def verify_form(fields: Mapping[str, str], secret_for: SecretLookup, *, now: datetime, region: str) -> str:
-    """The AccessKeyId that signed the form's policy; ``fields`` are keyed by lower-cased name.
-
-    A form with no signature fields at all is anonymous, refused as AccessDenied (a bucket open
-    to anonymous writes is not served yet)."""
+async def verify_form(fields: Mapping[str, str], secret_for: SecretLookup, *, now: datetime,
+                      region: str) -> str | None:
+    """The AccessKeyId that signed the form's policy, or None for a form with no signature
+    fields at all (anonymous: what it may do is the bucket's ACL's to say); ``fields`` are keyed
+    by lower-cased name."""
     if "x-oss-signature-version" in fields:
         return await _verify_v4(fields, secret_for, now, region)
     if "ossaccesskeyid" in fields:
         return await _verify_v1(fields, secret_for)
-    raise AuthError("AccessDenied", "Anonymous access is forbidden for this operation: the form carries no "
-                                    "OSSAccessKeyId or x-oss-credential.")
+    return None
 
 
 async def _verify_v1(fields: Mapping[str, str], secret_for: SecretLookup) -> str:

@@ -2,9 +2,10 @@
 (docs/compatibility.md, PostObject).
 
 The fields before ``file`` are read whole (they are small, and bounded); they carry the
-signature, checked here since the request has no Authorization header, and the policy. The file
-is then streamed into a blob through the same write path as PutObject, bounded by the policy's
-content-length-range; a form that fails anything stores nothing.
+signature, checked here since the request has no Authorization header, and the policy; the
+signer (or, for an unsigned form, anyone) is then authorized as for PutObject of the key. The
+file is then streamed into a blob through the same write path as PutObject, bounded by the
+policy's content-length-range; a form that fails anything stores nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import AsyncIterator
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -22,10 +24,13 @@ from aiohttp.http_exceptions import HttpProcessingError
 from tessera.api.auth.post_form import verify_form
 from tessera.api.oss import wire
 from tessera.api.oss.context import META_PREFIX, STORED_HEADERS, OssRequest, empty_response, parse_tagging, xml_response
+from tessera.api.oss.authorize import authorize
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.post_policy import Policy, check_policy, parse_policy
+from tessera.api.oss.target import Target
 from tessera.api.oss.wire import element, leaf
 from tessera.core import objects
+from tessera.core.acl import ANONYMOUS, Requester, check_object_acl
 from tessera.core.buckets import get_bucket
 from tessera.core.errors import IncompleteBody, InvalidArgument, InvalidDigest
 from tessera.core.models import MAX_CONTENT_TYPE, MAX_PUT_SIZE, ObjectAttributes
@@ -54,7 +59,7 @@ async def post_object(req: OssRequest) -> web.StreamResponse:
     redirect = fields.get("success_action_redirect")
     if redirect:
         _check_redirect(redirect)
-    low, high = policy.length_range or (0, MAX_PUT_SIZE)
+    low, high = (policy.length_range if policy else None) or (0, MAX_PUT_SIZE)
     info = await objects.put_object(
         req.storage, bucket.name, key, _file_body(file), size=None, content_md5=_content_md5(fields),
         attrs=_attributes(fields, file), forbid_overwrite=fields.get("x-oss-forbid-overwrite", "").lower() == "true",
@@ -74,26 +79,38 @@ async def post_object(req: OssRequest) -> web.StreamResponse:
     return empty_response(status=int(status) if status in SUCCESS_STATUSES else 204, headers=headers)
 
 
-async def _authorize(req: OssRequest, bucket: str, fields: dict[str, str], file: BodyPartReader) -> tuple[str, Policy]:
-    """The key the form may write and the policy that allows it; raises unless the signature
-    holds and the policy allows every field (the key as written and as stored)."""
-    await verify_form(fields, lambda key_id: _secret_for(req, key_id), now=datetime.now(timezone.utc),
-                      region=req.region)
-    policy = parse_policy(fields["policy"])
+async def _authorize(req: OssRequest, bucket: str, fields: dict[str, str],
+                     file: BodyPartReader) -> tuple[str, Policy | None]:
+    """The key the form may write and the policy that allows it (None for an anonymous form
+    without one); raises unless the signature holds, the policy allows every field (the key as
+    written and as stored), and the signer — or anyone, for an anonymous form — may write the
+    key, as for PutObject."""
+    access_key_id = await verify_form(fields, lambda key_id: _secret_for(req, key_id),
+                                      now=datetime.now(timezone.utc), region=req.region)
+    policy = parse_policy(fields["policy"]) if "policy" in fields else None
     raw_key = fields.get("key")
     if not raw_key:
         raise InvalidArgument("A PostObject form needs a non-empty key field.", name="key", value="")
     key = raw_key.replace("${filename}", file.filename or "")
-    judged = {name: (value,) for name, value in fields.items()}
-    check_policy(policy, {**judged, "key": (key, raw_key), "bucket": (bucket,)}, datetime.now(timezone.utc))
-    if "x-oss-object-acl" in fields:
-        raise OssError(400, "NotImplemented", "Object ACLs (x-oss-object-acl) are not supported by Tessera yet.")
+    if policy is not None:
+        judged = {name: (value,) for name, value in fields.items()}
+        check_policy(policy, {**judged, "key": (key, raw_key), "bucket": (bucket,)}, datetime.now(timezone.utc))
+    signer = replace(req, target=Target(bucket, key, req.target.query), access_key_id=access_key_id or "",
+                     requester=await _requester(req, access_key_id))
+    await authorize(signer, "PutObject")
     return key, policy
 
 
 async def _secret_for(req: OssRequest, access_key_id: str) -> str | None:
     async with req.storage.db.read() as conn:
         return await key_rows.secret_for(conn, access_key_id)
+
+
+async def _requester(req: OssRequest, access_key_id: str | None) -> Requester:
+    if access_key_id is None:
+        return ANONYMOUS
+    async with req.storage.db.read() as conn:
+        return Requester(access_key_id, is_root=await key_rows.is_root(conn, access_key_id))
 
 
 async def _read_fields(http: web.Request) -> tuple[dict[str, str], BodyPartReader]:
@@ -191,6 +208,7 @@ def _attributes(fields: dict[str, str], file: BodyPartReader) -> ObjectAttribute
         headers={name: fields[name.lower()] for name in STORED_HEADERS if name.lower() in fields},
         user_meta={name[len(META_PREFIX):]: value for name, value in fields.items() if name.startswith(META_PREFIX)},
         tags=parse_tagging(fields.get("x-oss-tagging", "")),
+        acl=check_object_acl(fields.get("x-oss-object-acl") or "default"),
     )
 
 
