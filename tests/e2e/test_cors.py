@@ -12,6 +12,7 @@ from oss2.models import BucketCors, CorsRule
 
 from tests.support import raw
 from tests.support.clients import Clients
+from tests.support.keys import create_key
 from tests.support.server import TesseraServer
 
 ORIGIN = "http://app.example.com"
@@ -314,3 +315,15 @@ def test_oss2_with_v4_signatures_manages_rules(clients: Clients, bucket_name: st
     put_rules(bucket, CorsRule(allowed_origins=["*"], allowed_methods=["PUT"], max_age_seconds=1))
     assert bucket.get_bucket_cors().rules[0].max_age_seconds == 1
     bucket.delete_bucket_cors()
+
+
+def test_rules_are_the_bucket_owners(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    other = Clients(create_key(server)).oss2_bucket(bucket.bucket_name)
+    bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)  # writes are everyone's; the rules still are not
+    for call in (lambda: put_rules(other, CorsRule(allowed_origins=["*"], allowed_methods=["GET"])),
+                 other.get_bucket_cors, other.delete_bucket_cors):
+        with pytest.raises(oss2.exceptions.AccessDenied):
+            call()
+    # A browser's preflight needs no key at all.
+    put_rules(bucket, CorsRule(allowed_origins=["*"], allowed_methods=["PUT"]))
+    assert preflight(server, bucket.bucket_name).status == 200
