@@ -13,6 +13,7 @@ import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import oss2
 import pytest
@@ -39,6 +40,23 @@ async function postForm(url, fields) {
   } catch (error) {
     return {ok: false, error: String(error)};
   }
+}
+function submitForm(url, fields) {
+  // A plain HTML form post, as pages did before fetch: the browser navigates to the answer.
+  const form = document.getElementById("upload");
+  form.action = url;
+  form.method = "post";
+  form.enctype = "multipart/form-data";
+  const file = form.querySelector("input[type=file]");
+  for (const [name, value] of fields) {
+    const input = document.createElement("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.insertBefore(input, file);  // the file stays the last field
+  }
+  form.querySelector("input[name=key]").remove();
+  form.submit();
 }
 async function put(url, body, type) {
   try {
@@ -184,3 +202,17 @@ def test_without_a_matching_rule_the_browser_refuses(server: TesseraServer, buck
     # With the page's origin allowed, the same calls go through.
     allow(bucket, page_origin)
     assert page.evaluate("(url) => get(url)", get_url) == {"ok": True, "status": 200, "body": "private"}
+
+
+def test_a_plain_html_form_uploads_and_is_redirected_back(server: TesseraServer, bucket: oss2.Bucket, page: Any,
+                                                          page_origin: str, tmp_path) -> None:
+    """No CORS is needed for a form the browser submits itself: the answer is a navigation."""
+    choose_file(page, tmp_path, "report.csv", b"a,b\n1,2\n")
+    fields = [f for f in form_fields(server, bucket, "uploads/${filename}", "v1") if f[0] != "success_action_status"]
+    fields.append(["success_action_redirect", page_origin + "/done"])
+    with page.expect_navigation(url=f"{page_origin}/done?**"):
+        page.evaluate("([url, fields]) => submitForm(url, fields)", [f"{server.endpoint}/{bucket.bucket_name}/", fields])
+    landed = parse_qs(urlsplit(page.url).query)
+    assert landed["bucket"] == [bucket.bucket_name] and landed["key"] == ["uploads/report.csv"]
+    assert landed["etag"][0].strip('"') == bucket.head_object("uploads/report.csv").etag
+    assert bucket.get_object("uploads/report.csv").read() == b"a,b\n1,2\n"

@@ -383,3 +383,17 @@ def test_a_form_signed_by_another_key_writes_only_where_that_key_may(server: Tes
     assert [o.key for o in oss2.ObjectIterator(bucket)] == []
     bucket.put_bucket_acl(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)  # everyone may write: that key too
     assert forms.post(server, bucket.bucket_name, v1(other, [["eq", "$key", "k"]], key="k"), b"x").status == 204
+
+
+def test_a_chunked_form(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    data = os.urandom(700_000)
+    body, content_type = forms.encode(v1(server, [["eq", "$key", "chunked"]], key="chunked"), data)
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    # No length: http.client sends the pieces with Transfer-Encoding: chunked.
+    connection.request("POST", f"/{bucket.bucket_name}/", body=iter([body[i:i + 65_536]
+                                                                      for i in range(0, len(body), 65_536)]),
+                       headers={"Content-Type": content_type})
+    answer = connection.getresponse()
+    assert answer.status == 204, answer.read()
+    connection.close()
+    assert bucket.get_object("chunked").read() == data
