@@ -52,6 +52,8 @@ ROUTES = [
     ("GET", "/b/k?acl", {}, "GetObjectAcl"),
     ("PUT", "/b/k?symlink", {}, "PutSymlink"),
     ("GET", "/b/k?symlink", {}, "GetSymlink"),
+    ("POST", "/b/k?append&position=0", {}, "AppendObject"),
+    ("POST", "/b/k?position=0&append", {}, "AppendObject"),
     # Refusals and sub-resources Tessera does not serve.
     ("POST", "/", {}, UNKNOWN_OPERATION),
     ("PATCH", "/b/k", {}, UNKNOWN_OPERATION),
@@ -88,13 +90,19 @@ def test_every_named_operation_is_routed() -> None:
     assert set(OPERATIONS.values()) == {name for *_, name in ROUTES if name != UNKNOWN_OPERATION}
 
 
+def test_append_with_another_sub_resource_is_refused() -> None:
+    for extra in ("acl", "uploadId=U", "tagging", "symlink"):
+        handler = route("POST", parse_target(f"/b/k?append&position=0&{extra}", "h", None), {})
+        assert operation_name(handler) == UNKNOWN_OPERATION
+
+
 @pytest.mark.parametrize(("method", "path", "headers"), MISROUTABLE)
 def test_unserved_sub_resources_are_refused_not_served_as_plain_object_operations(
         method: str, path: str, headers: dict[str, str]) -> None:
     target = parse_target(path, "h", None)
     handler = route(method, target, headers)
     allowed = {("POST", "uploads"), ("HEAD", "objectMeta"), ("PUT", "acl"), ("GET", "acl"), ("PUT", "symlink"),
-               ("GET", "symlink")}
+               ("GET", "symlink"), ("POST", "append")}
     if (method, target.query[0][0]) in allowed:
         return
     assert operation_name(handler) == UNKNOWN_OPERATION

@@ -71,6 +71,15 @@ def test_a_symlink_to_a_multipart_object(bucket: oss2.Bucket) -> None:
         data[100 * 1024 - 5:100 * 1024 + 5]
 
 
+def test_a_symlink_to_an_appendable_object(bucket: oss2.Bucket) -> None:
+    # The link's data is the target's segments (a 500 once: the link's own key was looked up).
+    position = bucket.append_object("log", 0, b"first ").next_position
+    bucket.append_object("log", position, b"second")
+    bucket.put_symlink("log", "log-link")
+    assert bucket.get_object("log-link").read() == b"first second"
+    assert bucket.get_object("log-link", byte_range=(3, 8)).read() == b"st sec"
+
+
 def test_v2_symlinks(clients: Clients, bucket: oss2.Bucket) -> None:
     client, name = clients.v2(), bucket.bucket_name
     client.put_symlink(oss.PutSymlinkRequest(bucket=name, key="v2/link", target="target.bin",

@@ -281,6 +281,17 @@ def put_object(rng: random.Random, ctx: Context) -> Hostile:
                    body=rng.randbytes(rng.choice([0, 1, 100, 5000])))
 
 
+def append_object(rng: random.Random, ctx: Context) -> Hostile:
+    """AppendObject at odd positions, with odd checksums, onto keys of any type."""
+    headers = _object_headers(rng)
+    if rng.random() < 0.3:
+        headers["x-oss-hash-crc64ecma"] = rng.choice(NUMBERS + ["0", "18446744073709551615"])
+    position = rng.choice(NUMBERS + ["0", "0", "1", "100"])
+    return Hostile("POST", ctx.target_bucket(rng), rng.choice(["appended", hostile_key(rng)]),
+                   query=[("append", rng.choice(["", "1"])), ("position", position)], headers=headers,
+                   body=rng.randbytes(rng.choice([0, 1, 100, 5000])))
+
+
 def read_object(rng: random.Random, ctx: Context) -> Hostile:
     query = [(n, hostile_text(rng))
              for n in rng.sample(["response-content-type", "response-content-disposition", "response-expires",
@@ -555,7 +566,7 @@ def admin(rng: random.Random, ctx: Context) -> Hostile:
 
 
 TEMPLATES: list[tuple[int, Template]] = [
-    (10, put_object), (10, read_object), (6, copy_object), (4, initiate), (8, upload_part), (8, complete),
+    (10, put_object), (4, append_object), (10, read_object), (6, copy_object), (4, initiate), (8, upload_part), (8, complete),
     (5, multipart_misc), (5, delete_multiple), (5, tagging), (8, lifecycle), (6, listing), (4, bucket_ops),
     (3, unknown_subresources), (2, odd_methods), (6, admin), (5, acl_and_symlinks), (4, cors), (6, post_form),
 ]

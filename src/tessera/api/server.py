@@ -145,8 +145,10 @@ class Gateway:
         body = error_document(oss_error, request_id=request_id, host_id=http.host)
         if http.method == "HEAD":
             # HEAD has no body: the SDKs read the error from x-oss-err (protocol reference §2.1).
-            return web.Response(status=oss_error.status, headers={"x-oss-err": error_header(body)})
-        return web.Response(status=oss_error.status, body=body, content_type="application/xml")
+            return web.Response(status=oss_error.status,
+                                headers={**oss_error.headers, "x-oss-err": error_header(body)})
+        return web.Response(status=oss_error.status, body=body, content_type="application/xml",
+                            headers=oss_error.headers)
 
     def own_endpoint(self, http: web.Request) -> str | None:
         """The path (``/-/...``) of one of Tessera's own endpoints, or None for an OSS request.

@@ -71,6 +71,22 @@ class FileAlreadyExists(TesseraError):
     default_message = "The object already exists and x-oss-forbid-overwrite is true."
 
 
+# --- appendable objects -----------------------------------------------------------------
+
+class PositionNotEqualToLength(TesseraError):
+    """An append at a position other than the object's length (which the client is told)."""
+
+    default_message = "Position is not equal to file length."
+
+    def __init__(self, message: str | None = None, *, next_position: int, **details: str) -> None:
+        super().__init__(message, **details)
+        self.next_position = next_position
+
+
+class ObjectNotAppendable(TesseraError):
+    default_message = "The object is not appendable."
+
+
 # --- request content ------------------------------------------------------------------
 
 class InvalidArgument(TesseraError):

@@ -15,6 +15,9 @@ MAX_PART_NUMBER = 10_000
 MAX_PART_SIZE = 5 * 1024**3
 MAX_PUT_SIZE = 5 * 1024**3
 MAX_CONTENT_TYPE = 255  # characters, as the metadata schema holds it
+MAX_APPENDABLE_SIZE = 5 * 1024**3  # an Appendable object, all its appends together
+
+APPENDABLE = "Appendable"  # the object type AppendObject creates
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,22 @@ class ObjectInfo:
     crc64: str  # unsigned decimal
     content_md5: str | None  # base64, for single-PUT objects only
     attributes: ObjectAttributes
-    object_type: str  # Normal | Multipart | Symlink
+    object_type: str  # Normal | Multipart | Appendable | Symlink
     last_modified_ms: int
     blob_id: str | None
     upload_id: str | None
     transitioned_ms: int | None = None  # when a lifecycle rule moved it to its storage class
     symlink_target: str | None = None  # the key a Symlink names (in the same bucket)
+
+
+@dataclass(frozen=True)
+class AppendSegment:
+    """One blob of an Appendable object: its bytes [position, position + size)."""
+
+    position: int
+    blob_id: str
+    size: int
+    crc64: str
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ from tessera.core.errors import (
     NoSuchKey,
 )
 from tessera.core.listing import list_page
-from tessera.core.models import MAX_PUT_SIZE, SYMLINK, Bucket, ObjectAttributes, ObjectInfo, Page
+from tessera.core.models import APPENDABLE, MAX_PUT_SIZE, SYMLINK, Bucket, ObjectAttributes, ObjectInfo, Page
 from tessera.core.names import check_key, check_storage_class
 from tessera.core.storage import Storage
+from tessera.meta import appends as append_rows
 from tessera.meta import blobs as blob_rows
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import objects as object_rows
@@ -84,20 +85,22 @@ async def install_object(conn: AsyncConnection, storage: Storage, bucket: Bucket
             if forbid_overwrite:
                 raise FileAlreadyExists(Key=key)
             await object_rows.replace(conn, bucket.bucket_id, key, values)
-            return await _release_data(conn, old)
+            return await _release_data(conn, bucket, old)
         if await object_rows.insert_if_absent(conn, storage.db.insert, {"bucket_id": bucket.bucket_id,
                                                                             "key": key, **values}):
             return []
     raise InternalError("The object was being replaced by too many concurrent writers; retry.")
 
 
-async def _release_data(conn: AsyncConnection, info: ObjectInfo) -> list[str]:
+async def _release_data(conn: AsyncConnection, bucket: Bucket, info: ObjectInfo) -> list[str]:
     """Disown the blobs of an object that is being replaced or deleted."""
     released: list[str] = []
     if info.blob_id:
         released.append(info.blob_id)
     if info.upload_id:
         released.extend(await upload_rows.delete(conn, info.upload_id))
+    if info.object_type == APPENDABLE:
+        released.extend(await append_rows.delete_segments(conn, bucket.bucket_id, info.key))
     await blob_rows.release(conn, released)
     return released
 
@@ -181,16 +184,22 @@ async def resolved_info(storage: Storage, bucket_name: str, key: str) -> ObjectI
 
 
 async def _find_through(conn: AsyncConnection, bucket_name: str, key: str) -> ObjectInfo:
+    return (await _find_data(conn, bucket_name, key))[0]
+
+
+async def _find_data(conn: AsyncConnection, bucket_name: str, key: str) -> tuple[ObjectInfo, ObjectInfo]:
+    """The object as GET and HEAD show it, and the object whose data they serve: the same one,
+    or for a symlink its target."""
     info = await _find(conn, bucket_name, key)
     if info.object_type != SYMLINK or info.symlink_target is None:
-        return info
+        return info, info
     bucket = await bucket_rows.get(conn, bucket_name)
     target = await object_rows.find(conn, bucket.bucket_id, bucket.name, info.symlink_target)
     if target is None:  # a dangling link (docs/compatibility.md, Symlinks)
         raise NoSuchKey("The symlink's target object does not exist.", Key=key)
     if target.object_type == SYMLINK:
         raise InvalidTargetType(Key=key, SymlinkTarget=info.symlink_target)
-    return _through(info, target)
+    return _through(info, target), target
 
 
 def _through(link: ObjectInfo, target: ObjectInfo) -> ObjectInfo:
@@ -250,13 +259,17 @@ async def read_object(storage: Storage, bucket_name: str, key: str, choose: Rang
 async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
     check_key(key)
     async with storage.db.read() as conn:
-        info = await _find_through(conn, bucket_name, key)
-        if info.upload_id:
-            parts = await object_rows.parts_of(conn, info.upload_id)
+        info, data = await _find_data(conn, bucket_name, key)
+        if data.upload_id:
+            parts = await object_rows.parts_of(conn, data.upload_id)
             pieces = [(storage.blobs.path(p.blob_id), p.size) for p in parts]
+        elif data.object_type == APPENDABLE:
+            bucket = await bucket_rows.get(conn, bucket_name)
+            segments = await append_rows.segments_of(conn, bucket.bucket_id, data.key)
+            pieces = [(storage.blobs.path(s.blob_id), s.size) for s in segments]
         else:
-            assert info.blob_id is not None
-            pieces = [(storage.blobs.path(info.blob_id), info.size)]
+            assert data.blob_id is not None
+            pieces = [(storage.blobs.path(data.blob_id), data.size)]
     if sum(size for _, size in pieces) != info.size:  # never sent short: the answer says info.size
         log.error("object %s/%s: its parts hold %d bytes, its metadata says %d", bucket_name, key,
                   sum(size for _, size in pieces), info.size)
@@ -342,7 +355,7 @@ async def delete_object(storage: Storage, bucket_name: str, key: str) -> bool:
         if info is None:
             return False
         await object_rows.delete(conn, bucket.bucket_id, key)
-        released = await _release_data(conn, info)
+        released = await _release_data(conn, bucket, info)
     storage.free_soon(released)
     return True
 
@@ -365,7 +378,7 @@ async def expire_objects(storage: Storage, bucket_name: str, versions: list[tupl
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
         async for info in _unchanged(conn, bucket, versions):
             await object_rows.delete(conn, bucket.bucket_id, info.key)
-            released.extend(await _release_data(conn, info))
+            released.extend(await _release_data(conn, bucket, info))
             deleted.add(info.key)
     await storage.free(released)
     return deleted
@@ -403,7 +416,7 @@ async def delete_objects(storage: Storage, bucket_name: str, keys: list[str], *,
                 raise AccessDenied(f"You have no right to delete {key!r}.", Key=key)
             if info is not None:
                 await object_rows.delete(conn, bucket.bucket_id, key)
-                released.extend(await _release_data(conn, info))
+                released.extend(await _release_data(conn, bucket, info))
     storage.free_soon(released)
     return keys
 

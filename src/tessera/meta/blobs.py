@@ -7,7 +7,7 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tessera.meta.schema import blobs, objects, parts
+from tessera.meta.schema import append_segments, blobs, objects, parts
 
 PENDING, LIVE, GARBAGE = "pending", "live", "garbage"
 
@@ -75,11 +75,13 @@ async def known(conn: AsyncConnection, blob_ids: Iterable[str]) -> set[str]:
 
 
 async def live_references(conn: AsyncConnection) -> dict[str, int]:
-    """blob_id → size of every blob that an object or a part refers to."""
+    """blob_id → size of every blob that an object, a part or an append segment refers to."""
     referenced: dict[str, int] = {}
     for row in await conn.execute(sa.select(objects.c.blob_id, objects.c.size).where(objects.c.blob_id.is_not(None))):
         referenced[row.blob_id] = row.size
     for row in await conn.execute(sa.select(parts.c.blob_id, parts.c.size)):
+        referenced[row.blob_id] = row.size
+    for row in await conn.execute(sa.select(append_segments.c.blob_id, append_segments.c.size)):
         referenced[row.blob_id] = row.size
     return referenced
 

@@ -227,3 +227,18 @@ parts = sa.Table(
     sa.Column("blob_id", sa.String(32), nullable=False),
     sa.Column("last_modified_ms", Millis, nullable=False),
 )
+
+# The data of an Appendable object (object_type 'Appendable', no blob_id or upload_id): its
+# segments in position order, each a blob holding the bytes [position, position + size). An
+# append adds one; merging replaces adjacent ones by one blob (docs/compatibility.md,
+# AppendObject). Rows change in the same transaction as the object row they belong to.
+append_segments = sa.Table(
+    "append_segments",
+    metadata,
+    sa.Column("bucket_id", sa.Integer, sa.ForeignKey("buckets.bucket_id"), primary_key=True),
+    sa.Column("key", KeyText, primary_key=True),
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("blob_id", sa.String(32), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("crc64", sa.String(20), nullable=False),
+)

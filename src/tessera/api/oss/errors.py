@@ -25,6 +25,8 @@ STATUS: dict[type[errors.TesseraError], tuple[int, str]] = {
     errors.BucketAlreadyExists: (409, "BucketAlreadyExists"),
     errors.BucketNotEmpty: (409, "BucketNotEmpty"),
     errors.FileAlreadyExists: (409, "FileAlreadyExists"),
+    errors.PositionNotEqualToLength: (409, "PositionNotEqualToLength"),
+    errors.ObjectNotAppendable: (409, "ObjectNotAppendable"),
     errors.InvalidArgument: (400, "InvalidArgument"),
     errors.MalformedXML: (400, "MalformedXML"),
     errors.InvalidTag: (400, "InvalidTag"),
@@ -53,6 +55,7 @@ class OssError(Exception):
     def __init__(self, status: int, code: str, message: str, **details: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers: dict[str, str] = {}  # sent with the error document
 
 
 def expected(error: Exception) -> bool:
@@ -70,7 +73,11 @@ def classify(error: Exception) -> OssError:
         for cls in type(error).__mro__:
             if cls in STATUS:
                 status, code = STATUS[cls]  # type: ignore[index]
-                return OssError(status, code, error.message, **error.details)
+                answer = OssError(status, code, error.message, **error.details)
+                if isinstance(error, errors.PositionNotEqualToLength):
+                    # oss2 and v2 read where to append next from this header (protocol reference §2.3).
+                    answer.headers["x-oss-next-append-position"] = str(error.next_position)
+                return answer
     return OssError(500, "InternalError", errors.InternalError.default_message)
 
 

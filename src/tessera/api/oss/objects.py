@@ -16,7 +16,7 @@ from tessera.api.responses import SegmentsResponse
 from tessera.core import conditions, objects
 from tessera.core.errors import InvalidArgument, InvalidRange, MalformedXML
 from tessera.core.metering import COUNTED_FROM_TRANSITION
-from tessera.core.models import ObjectInfo
+from tessera.core.models import APPENDABLE, ObjectInfo
 
 MAX_DELETE_KEYS = 1000
 
@@ -47,6 +47,8 @@ def object_headers(info: ObjectInfo) -> dict[str, str]:
         headers["Content-MD5"] = info.content_md5
     if info.attributes.tags:
         headers["x-oss-tagging-count"] = str(len(info.attributes.tags))
+    if info.object_type == APPENDABLE:
+        headers["x-oss-next-append-position"] = str(info.size)
     return {**headers, **transition_header(info)}
 
 

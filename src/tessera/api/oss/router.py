@@ -10,7 +10,8 @@ from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from tessera.api.oss import acl, buckets, cors, lifecycle, listing, multipart, objects, post_object, symlinks, tagging
+from tessera.api.oss import (acl, append, buckets, cors, lifecycle, listing, multipart, objects, post_object,
+                             symlinks, tagging)
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
@@ -85,6 +86,7 @@ OPERATIONS: dict[Handler, str] = {
     acl.get_object_acl: "GetObjectAcl",
     symlinks.put_symlink: "PutSymlink",
     symlinks.get_symlink: "GetSymlink",
+    append.append_object: "AppendObject",
 }
 UNKNOWN_OPERATION = "Unknown"
 
@@ -119,6 +121,7 @@ READS: dict[Handler, frozenset[str]] = {
     acl.get_object_acl: frozenset({"acl"}),
     symlinks.put_symlink: frozenset({"symlink"}),
     symlinks.get_symlink: frozenset({"symlink"}),
+    append.append_object: frozenset({"append", "position"}),
 }
 
 # Handlers that authenticate the request themselves, or need none: the gate lets them through.
@@ -210,6 +213,8 @@ def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
             return multipart.initiate
         if has_upload:
             return multipart.complete
+        if target.has("append"):
+            return append.append_object
     if method == "DELETE":
         return multipart.abort if has_upload else objects.delete_object
     return _not_allowed(method)

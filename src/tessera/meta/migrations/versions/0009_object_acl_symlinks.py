@@ -1,14 +1,14 @@
 """Object ACLs (on objects, and on uploads, which pass theirs to the object at completion) and
 symlinks (an object whose target key is recorded instead of a blob).
 
-Revision ID: 0011
+Revision ID: 0009
 Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None

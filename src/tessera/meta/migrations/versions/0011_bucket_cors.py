@@ -1,14 +1,14 @@
 """Bucket CORS rules.
 
-Revision ID: 0010
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0011"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
