@@ -8,6 +8,7 @@ from tessera.api.oss.router import OPERATIONS, UNKNOWN_OPERATION, operation_name
 from tessera.api.oss.target import parse_target
 
 COPY = {"x-oss-copy-source": "/b/source"}
+FORM = {"Content-Type": "multipart/form-data; boundary=x"}
 ROUTES = [
     ("GET", "/", {}, "ListBuckets"),
     ("PUT", "/b", {}, "PutBucket"),
@@ -21,6 +22,13 @@ ROUTES = [
     ("GET", "/b?lifecycle", {}, "GetBucketLifecycle"),
     ("PUT", "/b?lifecycle", {}, "PutBucketLifecycle"),
     ("DELETE", "/b?lifecycle", {}, "DeleteBucketLifecycle"),
+    ("GET", "/b?cors", {}, "GetBucketCors"),
+    ("PUT", "/b?cors", {}, "PutBucketCors"),
+    ("DELETE", "/b?cors", {}, "DeleteBucketCors"),
+    ("OPTIONS", "/b/k", {}, "Options"),
+    ("OPTIONS", "/b", {}, "Options"),
+    ("OPTIONS", "/b/k?uploadId=U&partNumber=1", {}, "Options"),
+    ("POST", "/b", FORM, "PostObject"),
     ("GET", "/b", {}, "ListObjects"),
     ("GET", "/b?list-type=2", {}, "ListObjectsV2"),
     ("POST", "/b?delete", {}, "DeleteMultipleObjects"),
@@ -51,7 +59,12 @@ ROUTES = [
     # Refusals and sub-resources Tessera does not serve.
     ("POST", "/", {}, UNKNOWN_OPERATION),
     ("PATCH", "/b/k", {}, UNKNOWN_OPERATION),
-    ("GET", "/b?cors", {}, UNKNOWN_OPERATION),
+    ("GET", "/b?website", {}, UNKNOWN_OPERATION),
+    ("POST", "/b?cors", {}, UNKNOWN_OPERATION),
+    ("POST", "/b", {}, UNKNOWN_OPERATION),
+    ("POST", "/b?acl", FORM, UNKNOWN_OPERATION),
+    ("POST", "/b/k", FORM, UNKNOWN_OPERATION),
+    ("OPTIONS", "/", {}, UNKNOWN_OPERATION),
     ("POST", "/b/k?lifecycle", {}, UNKNOWN_OPERATION),
     ("GET", "/b?tagging", {}, UNKNOWN_OPERATION),
     ("GET", "/?regions", {}, UNKNOWN_OPERATION),

@@ -61,7 +61,7 @@ def test_missing_bucket_everywhere(clients: Clients) -> None:
 def test_bucket_is_checked_before_an_unsupported_sub_resource(clients: Clients, bucket_name: str) -> None:
     missing = clients.oss2_bucket("no-such-bucket-here")
     with pytest.raises(oss2.exceptions.NoSuchBucket):
-        missing.get_bucket_cors()
+        missing.get_bucket_referer()
     with pytest.raises(oss2.exceptions.ServerError) as unsupported:
-        clients.oss2_bucket(bucket_name).get_bucket_cors()
+        clients.oss2_bucket(bucket_name).get_bucket_referer()
     assert (unsupported.value.status, unsupported.value.code) == (400, "NotImplemented")

@@ -18,6 +18,7 @@ import email.utils
 import hashlib
 import hmac
 import http.client
+import json
 import random
 import socket
 import time
@@ -30,6 +31,7 @@ from multidict import CIMultiDict
 
 from tessera.api.auth import oss_v1, oss_v4
 from tessera.api.auth.request import RequestToVerify
+from tests.support.server import TEST_ACCESS_KEY_ID, TEST_ACCESS_KEY_SECRET
 
 REGION = "cn-hangzhou"
 TIMEOUT = 20.0  # seconds a request may take before it counts as a hang
@@ -415,6 +417,129 @@ def unknown_subresources(rng: random.Random, ctx: Context) -> Hostile:
                    rng.choice(["", hostile_key(rng)]), query=query, body=rng.choice([b"", b"<x/>"]))
 
 
+def _cors_xml(rng: random.Random) -> str:
+    def rule() -> str:
+        pool = [("AllowedOrigin", ["*", "http://*.a.test", "**", "", "é", "\x01"]),
+                ("AllowedMethod", ["GET", "PUT", "get", "PATCH", "", "POST"]),
+                ("AllowedHeader", ["*", "x-oss-*", "a*b*", "", "é"]), ("ExposeHeader", ["ETag", "*", ""]),
+                ("MaxAgeSeconds", NUMBERS)]
+        return "<CORSRule>" + "".join(f"<{tag}>{_xml_escape(rng.choice(values))}</{tag}>"
+                                      for tag, values in pool for _ in range(rng.randint(0, 2))) + "</CORSRule>"
+
+    vary = rng.choice(["", "<ResponseVary>true</ResponseVary>", "<ResponseVary>0</ResponseVary>"])
+    return "<CORSConfiguration>" + "".join(rule() for _ in range(rng.choice([0, 1, 2, 10, 11]))) + vary + \
+        "</CORSConfiguration>"
+
+
+def cors(rng: random.Random, ctx: Context) -> Hostile:
+    """CORS rules, preflights and requests carrying Origin, with hostile values."""
+    kind = rng.randrange(3)
+    if kind == 0:
+        return Hostile(rng.choice(["PUT", "PUT", "GET", "DELETE"]), ctx.target_bucket(rng), query=[("cors", "")],
+                       body=_wrap(rng, _cors_xml(rng)))
+    headers = {"Origin": rng.choice(["http://a.test", "null", "", "é", "*", "http://" + "a" * 5000])}
+    if kind == 1:
+        headers["Access-Control-Request-Method"] = rng.choice(["PUT", "GET", "", "put", "PATCH", "é"])
+        if rng.random() < 0.6:
+            headers["Access-Control-Request-Headers"] = rng.choice(["x-oss-meta-a", ",,,", "a, " * 500, "é", ""])
+        return Hostile("OPTIONS", ctx.target_bucket(rng), rng.choice(["", hostile_key(rng)]),
+                       query=rng.choice([[], [("uploadId", "x")], [("acl", "")]]), headers=headers, auth="none")
+    return Hostile(rng.choice(["GET", "HEAD", "PUT", "DELETE"]), ctx.target_bucket(rng), hostile_key(rng),
+                   headers=headers, body=b"x")
+
+
+def _form(rng: random.Random, fields: list[tuple[str, str]], file: bytes | None, boundary: str,
+          mangle: bool) -> bytes:
+    body = b"".join(f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n".encode()
+                    + value.encode("utf-8", "surrogateescape") + b"\r\n" for name, value in fields)
+    if file is not None:
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\""
+                 f"{rng.choice(['a.txt', '', '../x', 'é'])}\"\r\n\r\n").encode() + file + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    if mangle:
+        return rng.choice([body[: rng.randrange(max(1, len(body)))], body.replace(b"\r\n", b"\n"),
+                           body.replace(b"--" + boundary.encode(), b"--X", 1), body + b"trailing"])
+    return body
+
+
+_FORM_SPOILS = ("conditions", "expiration", "document", "encoding", "key", "signing", "extras", "order", "boundary",
+                "file", "framing", "query")
+
+
+def post_form(rng: random.Random, ctx: Context) -> Hostile:
+    """PostObject forms: a valid form signed (V1 or V4) with the test key, spoilt in up to three
+    ways — its policy, fields, signature, file or framing."""
+    spoils = set(rng.sample(_FORM_SPOILS, rng.choice([0, 1, 1, 2, 3])))
+    conditions: object = [["starts-with", "$key", "post/"], ["content-length-range", 0, 200_000]]
+    if "conditions" in spoils:
+        conditions = rng.choice([
+            [["content-length-range", 0, 10]], [["content-length-range", 5, 1]], [{"bucket": ctx.bucket}],
+            [["eq", "$key"]], [["in", "$content-type", ["a", 1]]], [], [123], "x", [["like", "$key", ""]],
+            [["content-length-range", 0, 10 ** 30]], [["eq", "$x-oss-meta-a", "\x00"]], [{"a": "1", "b": "2"}],
+            [["not-in", "$key", ["post/k"]]], [["starts-with", "$success_action_status", ""]],
+        ])
+    expiration: object = "2099-01-01T00:00:00.000Z"
+    if "expiration" in spoils:
+        expiration = rng.choice(["2000-01-01T00:00:00Z", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59",
+                                 "x", 5, "2099-02-30T00:00:00Z", None, "2099-01-01T00:00:00.123456789Z"])
+    document = json.dumps({"expiration": expiration, "conditions": conditions})
+    if "document" in spoils:
+        document = rng.choice(["[" * 20_000, "{", "null", '{"expiration": "2099-01-01T00:00:00Z"}', "[]", "1" * 5000,
+                               '{"expiration": "2099-01-01T00:00:00Z", "conditions": [["content-length-range", 1, '
+                               + "9" * 5000 + "]]}"])
+    policy = base64.b64encode(document.encode()).decode()
+    if "encoding" in spoils:
+        policy = rng.choice(["%%%", "", "é", policy[:-1], " " + policy, policy + "\n", "A" * 70_000])
+    key = "post/" + rng.choice(["${filename}", "k"])
+    if "key" in spoils:
+        key = rng.choice(["", hostile_key(rng), "post/" + hostile_key(rng), "post/${filename}${filename}"])
+    fields: list[tuple[str, str]] = [("key", key)]
+    now = datetime.now(timezone.utc)
+    signing = rng.choice(["none", "wrong", "v4-odd"]) if "signing" in spoils else rng.choice(["v1", "v4"])
+    if signing == "v1":
+        digest = hmac.new(TEST_ACCESS_KEY_SECRET.encode(), policy.encode(), hashlib.sha1).digest()
+        fields += [("OSSAccessKeyId", TEST_ACCESS_KEY_ID), ("policy", policy),
+                   ("Signature", base64.b64encode(digest).decode())]
+    elif signing.startswith("v4"):
+        odd = signing == "v4-odd"
+        credential = oss_v4.Credential(TEST_ACCESS_KEY_ID, f"{now:%Y%m%d}", rng.choice([REGION, "x"]) if odd else REGION,
+                                       "oss")
+        signature = hmac.new(oss_v4.signing_key(TEST_ACCESS_KEY_SECRET, credential), policy.encode(),
+                             hashlib.sha256).hexdigest()
+        fields += [("x-oss-signature-version", rng.choice(["OSS4-HMAC-SHA256", "é"]) if odd else "OSS4-HMAC-SHA256"),
+                   ("x-oss-credential", rng.choice(["a/b", ""]) if odd else f"{TEST_ACCESS_KEY_ID}/{credential.scope}"),
+                   ("x-oss-date", rng.choice(["99999999T999999Z", "", f"{now:%Y%m%dT%H%M%SZ}"]) if odd
+                    else f"{now:%Y%m%dT%H%M%SZ}"), ("policy", policy), ("x-oss-signature", signature)]
+    elif signing == "wrong":
+        fields += [("OSSAccessKeyId", rng.choice([TEST_ACCESS_KEY_ID, "nobody", ""])), ("policy", policy),
+                   ("Signature", rng.choice(["", "AAAA", "é"]))]
+    if "extras" in spoils:
+        extras = [("Content-Type", rng.choice(["text/plain", "x" * 300, "a\r\nb"])),
+                  ("x-oss-meta-" + rng.choice(["a", "a b", "é", ""]), rng.choice(["1", "\x01", "é"])),
+                  ("success_action_status", rng.choice(NUMBERS)),
+                  ("success_action_redirect", rng.choice(["http://a.test/x?y=1", "javascript:x", "http://a.test/\n",
+                                                          "", "http://" + "é" * 10])),
+                  ("x-oss-forbid-overwrite", rng.choice(["true", "false", "é"])),
+                  ("Content-MD5", rng.choice(["", "AAAA", "1B2M2Y8AsgTpgAmY7PhCfg=="])),
+                  ("x-oss-storage-class", rng.choice(["IA", "Hot", ""])), ("x-oss-tagging", rng.choice(["a=b", "%ZZ"])),
+                  ("x-oss-object-acl", "private"), ("Cache-Control", rng.choice(["no-cache", "\x7f"])),
+                  ("KEY", "post/other"), ("x" * 300, "y" * 100_000)]
+        fields += rng.sample(extras, rng.randint(1, 4))
+    if "order" in spoils:
+        rng.shuffle(fields)
+    boundary = rng.choice(["----x" + "y" * 60, "x" * 71, "é", "a b"]) if "boundary" in spoils else "B"
+    content_type = f"multipart/form-data; boundary={boundary}"
+    if "boundary" in spoils and rng.random() < 0.5:
+        content_type = rng.choice(["multipart/form-data", "multipart/form-data; boundary=", "MULTIPART/FORM-DATA; b=1",
+                                   "multipart/mixed; boundary=B"])
+    file: bytes | None = rng.randbytes(rng.randrange(1, 100_000))
+    if "file" in spoils:
+        file = rng.choice([b"", None, rng.randbytes(300_000), b"--B\r\n"])
+    query = rng.choice([[("acl", "")], [("uploads", "")], [("x", "é")]]) if "query" in spoils else []
+    return Hostile("POST", ctx.target_bucket(rng), query=query, headers={"Content-Type": content_type},
+                   body=_form(rng, fields, file, boundary, "framing" in spoils))
+
+
 def odd_methods(rng: random.Random, ctx: Context) -> Hostile:
     return Hostile(rng.choice(["OPTIONS", "PATCH", "TRACE", "PROPFIND", "MKCOL", "LOCK", "PURGE", "SEARCH"]),
                    ctx.target_bucket(rng), rng.choice(["", hostile_key(rng)]))
@@ -443,7 +568,7 @@ def admin(rng: random.Random, ctx: Context) -> Hostile:
 TEMPLATES: list[tuple[int, Template]] = [
     (10, put_object), (4, append_object), (10, read_object), (6, copy_object), (4, initiate), (8, upload_part), (8, complete),
     (5, multipart_misc), (5, delete_multiple), (5, tagging), (8, lifecycle), (6, listing), (4, bucket_ops),
-    (3, unknown_subresources), (2, odd_methods), (6, admin), (5, acl_and_symlinks),
+    (3, unknown_subresources), (2, odd_methods), (6, admin), (5, acl_and_symlinks), (4, cors), (6, post_form),
 ]
 
 

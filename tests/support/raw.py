@@ -19,7 +19,8 @@ from urllib.parse import quote
 from tests.support.server import TesseraServer
 
 SUBRESOURCES = {"acl", "uploads", "uploadId", "partNumber", "delete", "location", "stat", "bucketInfo",
-                "lifecycle", "objectMeta", "append", "position", "continuation-token", "tagging", "symlink", "restore"}
+                "lifecycle", "objectMeta", "append", "position", "continuation-token", "tagging", "symlink",
+                "restore", "cors"}
 
 
 @dataclass

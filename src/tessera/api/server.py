@@ -25,9 +25,10 @@ from tessera.api.addressing import TESSERA_BUCKET, bucket_in_host
 from tessera.api.auth import RequestToVerify, authenticate
 from tessera.api.oss import wire
 from tessera.api.oss.authorize import authorize
+from tessera.api.oss.cors import ResponseCors
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import classify, error_document, error_header, expected
-from tessera.api.oss.router import UNKNOWN_OPERATION, operation_name, route
+from tessera.api.oss.router import SELF_AUTHENTICATING, UNKNOWN_OPERATION, operation_name, route
 from tessera.api.oss.target import parse_target
 from tessera.core.acl import ANONYMOUS, Requester
 from tessera.core.storage import Storage
@@ -89,6 +90,7 @@ class Gateway:
         self.options = options
         self.secrets = SecretLookup(storage)
         self.requests = metrics.RequestMetrics()
+        self.cors = ResponseCors(storage)
 
     async def handle(self, http: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
@@ -108,24 +110,31 @@ class Gateway:
 
     async def serve_oss(self, http: web.Request, request_id: str) -> tuple[str, web.StreamResponse]:
         """The OSS operation and its answer; every failure becomes an OSS error document."""
-        operation = UNKNOWN_OPERATION
+        operation, bucket = UNKNOWN_OPERATION, ""
         try:
             wire.check_header_text(http.headers)
             target = parse_target(http.raw_path, http.host, self.options.base_domain)
+            bucket = target.bucket
             handler = route(http.method, target, http.headers)
             operation = operation_name(handler)
-            access_key_id = await authenticate(
+            # A preflight needs no signature and a form carries its own: those handlers check
+            # who may do what themselves.
+            own_checks = handler in SELF_AUTHENTICATING
+            access_key_id = None if own_checks else await authenticate(
                 RequestToVerify(http.method, target.bucket, target.key, target.query, http.headers),
                 self.secrets,
                 now=datetime.now(timezone.utc),
                 region=self.options.region,
             )
             req = OssRequest(http, target, self.storage, access_key_id or "", request_id,
-                             requester=await self.secrets.requester(access_key_id))
-            await authorize(req, operation)
-            return operation, await handler(req)
+                             requester=await self.secrets.requester(access_key_id), region=self.options.region)
+            if not own_checks:
+                await authorize(req, operation)
+            response = await handler(req)
         except Exception as error:
-            return operation, self.error_response(http, error, request_id)
+            response = self.error_response(http, error, request_id)
+        await self.cors.decorate(http, bucket, response)
+        return operation, response
 
     def error_response(self, http: web.Request, error: Exception, request_id: str) -> web.Response:
         if not expected(error):

@@ -55,6 +55,10 @@ class NoSuchLifecycle(TesseraError):
     default_message = "The bucket has no lifecycle configuration."
 
 
+class NoSuchCORSConfiguration(TesseraError):
+    default_message = "The CORS configuration does not exist."
+
+
 class BucketAlreadyExists(TesseraError):
     default_message = "The requested bucket name is not available."
 

@@ -26,6 +26,7 @@ from tessera.core.errors import (
     AccessDenied,
     BlobMissing,
     DataUnavailable,
+    EntityTooSmall,
     FileAlreadyExists,
     InternalError,
     InvalidArgument,
@@ -139,7 +140,9 @@ async def _commit_single_blob(storage: Storage, bucket_name: str, key: str, blob
 
 async def put_object(storage: Storage, bucket_name: str, key: str, body: AsyncIterator[bytes], *,
                      size: int | None, content_md5: bytes | None, attrs: ObjectAttributes,
-                     forbid_overwrite: bool = False) -> ObjectInfo:
+                     forbid_overwrite: bool = False, min_size: int = 0, max_size: int = MAX_PUT_SIZE) -> ObjectInfo:
+    """``min_size``/``max_size`` bound the body (PostObject's content-length-range); past them
+    the write is EntityTooSmall/EntityTooLarge and nothing is stored."""
     check_key(key)
     bucket = await get_bucket(storage, bucket_name)
     resolve_attributes(bucket, attrs)  # reject a bad storage class before reading the body
@@ -150,8 +153,10 @@ async def put_object(storage: Storage, bucket_name: str, key: str, body: AsyncIt
     blob_id = await storage.pending_blob()
     try:
         written = await storage.blobs.write(
-            blob_id, body, expected_size=size, expected_md5=content_md5, max_size=MAX_PUT_SIZE
+            blob_id, body, expected_size=size, expected_md5=content_md5, max_size=min(max_size, MAX_PUT_SIZE)
         )
+        if written.size < min_size:
+            raise EntityTooSmall(f"The body is {written.size} bytes; at least {min_size} are required.")
     except BaseException:
         await storage.discard(blob_id)
         raise

@@ -9,7 +9,7 @@ from tessera.core.errors import NoSuchBucket
 from tessera.core.models import Bucket
 from tessera.core.names import is_bucket_name
 from tessera.meta import records
-from tessera.meta.schema import bucket_lifecycle, buckets, objects, uploads, usage
+from tessera.meta.schema import bucket_cors, bucket_lifecycle, buckets, objects, uploads, usage
 
 
 async def find(conn: AsyncConnection, name: str, *, lock: str | None = None) -> Bucket | None:
@@ -84,5 +84,6 @@ async def contents(conn: AsyncConnection, bucket_id: int) -> tuple[int, int]:
 async def delete(conn: AsyncConnection, bucket_id: int) -> None:
     await conn.execute(sa.delete(uploads).where(uploads.c.bucket_id == bucket_id))
     await conn.execute(sa.delete(bucket_lifecycle).where(bucket_lifecycle.c.bucket_id == bucket_id))
+    await conn.execute(sa.delete(bucket_cors).where(bucket_cors.c.bucket_id == bucket_id))
     await conn.execute(sa.delete(usage).where(usage.c.bucket_id == bucket_id))
     await conn.execute(sa.delete(buckets).where(buckets.c.bucket_id == bucket_id))

@@ -45,6 +45,17 @@ bucket_lifecycle = sa.Table(
     sa.Column("updated_ms", Millis, nullable=False),
 )
 
+# A bucket's CORS rules (a JSON list, in the order they are matched) and whether answers carry
+# "Vary: Origin" (docs/compatibility.md, CORS).
+bucket_cors = sa.Table(
+    "bucket_cors",
+    metadata,
+    sa.Column("bucket_id", sa.Integer, sa.ForeignKey("buckets.bucket_id"), primary_key=True),
+    sa.Column("rules", sa.JSON, nullable=False),
+    sa.Column("response_vary", sa.Boolean, nullable=False),
+    sa.Column("updated_ms", Millis, nullable=False),
+)
+
 # Exact usage per bucket × storage class × kind (object | part | upload), changed in the same
 # transaction as the rows it counts. billed_bytes applies the 64 KB minimum of IA and colder
 # objects; bytes is the real size.

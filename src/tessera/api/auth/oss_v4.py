@@ -99,6 +99,9 @@ def _parse_time(value: str) -> datetime:
         raise AuthError("InvalidArgument", f"x-oss-date must look like 20240102T030405Z, not {value!r}.") from None
 
 
+parse_time = _parse_time  # also read by the PostObject form's V4 signature (post_form.py)
+
+
 async def _check(req: RequestToVerify, credential: Credential, additional: list[str], signature: str,
                  request_time: str, payload_hash: str, secret_for: SecretLookup, region: str, *,
                  skip_query: str | None = None) -> str:

@@ -34,6 +34,7 @@ class OssRequest:
     access_key_id: str  # "" when anonymous
     request_id: str
     requester: Requester = ANONYMOUS
+    region: str = ""  # the server's, for what checks a V4 signature itself (PostObject's form)
 
     @property
     def bucket(self) -> str:

@@ -21,6 +21,7 @@ STATUS: dict[type[errors.TesseraError], tuple[int, str]] = {
     errors.NoSuchKey: (404, "NoSuchKey"),
     errors.NoSuchUpload: (404, "NoSuchUpload"),
     errors.NoSuchLifecycle: (404, "NoSuchLifecycle"),
+    errors.NoSuchCORSConfiguration: (404, "NoSuchCORSConfiguration"),
     errors.BucketAlreadyExists: (409, "BucketAlreadyExists"),
     errors.BucketNotEmpty: (409, "BucketNotEmpty"),
     errors.FileAlreadyExists: (409, "FileAlreadyExists"),

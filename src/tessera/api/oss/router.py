@@ -10,7 +10,8 @@ from typing import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-from tessera.api.oss import acl, append, buckets, lifecycle, listing, multipart, objects, restore, symlinks, tagging
+from tessera.api.oss import (acl, append, buckets, cors, lifecycle, listing, multipart, objects, post_object,
+                             restore, symlinks, tagging)
 from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.target import Target
@@ -57,6 +58,11 @@ OPERATIONS: dict[Handler, str] = {
     lifecycle.get_lifecycle: "GetBucketLifecycle",
     lifecycle.put_lifecycle: "PutBucketLifecycle",
     lifecycle.delete_lifecycle: "DeleteBucketLifecycle",
+    cors.get_bucket_cors: "GetBucketCors",
+    cors.put_bucket_cors: "PutBucketCors",
+    cors.delete_bucket_cors: "DeleteBucketCors",
+    cors.preflight: "Options",
+    post_object.post_object: "PostObject",
     listing.list_objects: "ListObjects",
     listing.list_objects_v2: "ListObjectsV2",
     objects.put_object: "PutObject",
@@ -96,6 +102,11 @@ READS: dict[Handler, frozenset[str]] = {
     lifecycle.get_lifecycle: frozenset({"lifecycle"}),
     lifecycle.put_lifecycle: frozenset({"lifecycle"}),
     lifecycle.delete_lifecycle: frozenset({"lifecycle"}),
+    cors.get_bucket_cors: frozenset({"cors"}),
+    cors.put_bucket_cors: frozenset({"cors"}),
+    cors.delete_bucket_cors: frozenset({"cors"}),
+    # A preflight names the request it stands for, whatever that request's sub-resources.
+    cors.preflight: RESOURCE_PARAMETERS,
     objects.delete_multiple_objects: frozenset({"delete"}),
     objects.get_object_meta: frozenset({"objectMeta"}),
     tagging.get_object_tagging: frozenset({"tagging"}),
@@ -117,6 +128,10 @@ READS: dict[Handler, frozenset[str]] = {
     restore.clean_restored_object: frozenset({"cleanRestoredObject"}),
 }
 
+# Handlers that authenticate the request themselves, or need none: the gate lets them through.
+# A preflight is never signed by a browser; a PostObject form carries its own signature.
+SELF_AUTHENTICATING: frozenset[Handler] = frozenset({cors.preflight, post_object.post_object})
+
 
 def operation_name(handler: Handler) -> str:
     """The OSS operation a handler serves; "Unknown" for refusals and unsupported ones."""
@@ -124,10 +139,12 @@ def operation_name(handler: Handler) -> str:
 
 
 def route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
-    if not target.bucket:
+    if method == "OPTIONS" and target.bucket:
+        handler = cors.preflight
+    elif not target.bucket:
         handler = buckets.list_buckets if method == "GET" else _not_allowed(method)
     elif not target.key:
-        handler = _bucket_route(method, target)
+        handler = _bucket_route(method, target, headers)
     else:
         handler = _object_route(method, target, headers)
     if handler not in OPERATIONS:
@@ -139,7 +156,10 @@ def route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
     return handler
 
 
-def _bucket_route(method: str, target: Target) -> Handler:
+def _bucket_route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
+    if target.has("cors"):
+        routes = {"GET": cors.get_bucket_cors, "PUT": cors.put_bucket_cors, "DELETE": cors.delete_bucket_cors}
+        return routes.get(method) or _not_allowed(method)
     if target.has("lifecycle"):
         routes = {"GET": lifecycle.get_lifecycle, "PUT": lifecycle.put_lifecycle, "DELETE": lifecycle.delete_lifecycle}
         if method not in routes:
@@ -167,6 +187,8 @@ def _bucket_route(method: str, target: Target) -> Handler:
         return buckets.head_bucket
     if method == "POST" and target.has("delete"):
         return objects.delete_multiple_objects
+    if method == "POST" and post_object.is_form(headers.get("Content-Type")):
+        return post_object.post_object
     return _not_allowed(method)
 
 

@@ -1,0 +1,1 @@
+"""Cross-origin resource sharing: bucket rules (docs/compatibility.md, CORS)."""
