@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support import raw
 from tests.support.alioss import AliOss, AliOssError
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
@@ -158,3 +159,87 @@ def test_code_that_keeps_the_real_endpoint(server: TesseraServer, bucket_name: s
         response = connection.getresponse()
         assert (response.status, response.read()) == (200, b"through the service domain")
         connection.close()
+
+
+def test_append(ali: AliOss, clients: Clients, bucket_name: str) -> None:
+    result = ali.run("""
+        const first = await client.append('log.txt', Buffer.from('line one\\n'));
+        const second = await client.append('log.txt', Buffer.from('line two\\n'), {position: first.nextAppendPosition});
+        const head = await client.head('log.txt');
+        return {first: first.nextAppendPosition, second: second.nextAppendPosition,
+                type: head.res.headers['x-oss-object-type'], crc: second.res.headers['x-oss-hash-crc64ecma'],
+                content: (await client.get('log.txt')).content.toString()};
+    """)
+    assert (result["first"], result["second"], result["type"]) == ("9", "18", "Appendable")
+    assert result["content"] == "line one\nline two\n"
+    assert result["crc"] == str(clients.oss2_bucket(bucket_name).head_object("log.txt").server_crc)
+    wrong = failure(ali, "await client.append('log.txt', Buffer.from('x'), {position: 3});")
+    assert (wrong.code, wrong.status) == ("PositionNotEqualToLength", 409)
+
+
+def test_symlinks(ali: AliOss) -> None:
+    result = ali.run("""
+        await client.put('target/file.txt', Buffer.from('pointed at'));
+        await client.putSymlink('link', 'target/file.txt');
+        const link = await client.getSymlink('link');
+        const head = await client.head('link');
+        return {target: link.targetName, type: head.res.headers['x-oss-object-type'],
+                content: (await client.get('link')).content.toString()};
+    """)
+    assert result == {"target": "target/file.txt", "type": "Symlink", "content": "pointed at"}
+    ali.run("await client.putSymlink('dangling', 'no/such/key');")
+    dangling = failure(ali, "await client.get('dangling');")
+    assert (dangling.code, dangling.status) == ("NoSuchKey", 404)
+
+
+def test_object_acl(ali: AliOss, server: TesseraServer, bucket_name: str) -> None:
+    result = ali.run("""
+        await client.put('public.txt', Buffer.from('for everyone'));
+        const before = await client.getACL('public.txt');
+        await client.putACL('public.txt', 'public-read');
+        const after = await client.getACL('public.txt');
+        return {before: before.acl, after: after.acl};
+    """)
+    assert result == {"before": "default", "after": "public-read"}
+    anonymous = raw.unsigned_request(server, "GET", f"/{bucket_name}/public.txt")
+    assert (anonymous.status, anonymous.body) == (200, b"for everyone")
+
+
+def test_bucket_acl_and_cors(ali: AliOss, server: TesseraServer, bucket_name: str) -> None:
+    result = ali.run("""
+        await client.putBucketACL(values.bucket, 'public-read');
+        const acl = await client.getBucketACL(values.bucket);
+        await client.putBucketCORS(values.bucket, [{allowedOrigin: 'https://app.example', allowedMethod: ['GET', 'PUT'],
+                                                   allowedHeader: '*', exposeHeader: 'ETag', maxAgeSeconds: '600'}]);
+        const cors = await client.getBucketCORS(values.bucket);
+        await client.put('shared.txt', Buffer.from('listed'));
+        return {acl: acl.acl, rules: cors.rules};
+    """, bucket=bucket_name)
+    assert result["acl"] == "public-read"
+    [rule] = result["rules"]
+    assert rule["allowedOrigin"] == "https://app.example" and rule["maxAgeSeconds"] == "600"
+    assert rule["allowedMethod"] == ["GET", "PUT"] and rule["exposeHeader"] == "ETag"
+    listed = raw.unsigned_request(server, "GET", f"/{bucket_name}/")
+    assert listed.status == 200 and b"<Key>shared.txt</Key>" in listed.body
+    preflight = raw.unsigned_request(server, "OPTIONS", f"/{bucket_name}/shared.txt", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "PUT"})
+    assert preflight.status == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    ali.run("await client.deleteBucketCORS(values.bucket);", bucket=bucket_name)
+    gone = failure(ali, "await client.getBucketCORS(values.bucket);", bucket=bucket_name)
+    assert (gone.code, gone.status) == ("NoSuchCORSConfiguration", 404)
+
+
+def test_restore_of_an_archived_object(ali: AliOss) -> None:
+    result = ali.run("""
+        await client.put('cold.bin', Buffer.from('frozen'), {headers: {'x-oss-storage-class': 'Archive'}});
+        let frozen = null;
+        try { await client.get('cold.bin'); } catch (error) { frozen = [error.code, error.status]; }
+        const started = await client.restore('cold.bin');
+        const head = await client.head('cold.bin');
+        return {frozen, status: started.res.status, restore: head.res.headers['x-oss-restore']};
+    """)
+    assert result["frozen"] == ["InvalidObjectState", 403]
+    assert result["status"] == 202 and result["restore"] == 'ongoing-request="true"'
+    again = failure(ali, "await client.restore('cold.bin');")
+    assert (again.code, again.status) == ("RestoreAlreadyInProgress", 409)
