@@ -46,6 +46,14 @@ def two_workers(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     server.stop()
 
 
+@pytest.fixture(params=BACKENDS)
+def crash_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
+    """A server of the test's own, per backend, that the test may kill."""
+    server = start_server(tmp_path_factory, request, request.param)
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
     """A Tessera process shared by the tests of one backend."""

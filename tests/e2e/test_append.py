@@ -13,7 +13,6 @@ import random
 import threading
 import time
 from collections import Counter
-from typing import Iterator
 
 import alibabacloud_oss_v2 as oss
 import oss2
@@ -21,7 +20,6 @@ import pytest
 from oss2.models import BucketLifecycle, LifecycleExpiration, LifecycleRule
 
 from tessera.blobs.checksums import crc64
-from tests.conftest import BACKENDS, start_server
 from tests.support import raw
 from tests.support.checks import assert_bucket_stat, assert_consistent
 from tests.support.clients import Clients, multipart_object
@@ -313,13 +311,6 @@ def test_usage_counts_appended_bytes(server: TesseraServer, bucket: oss2.Bucket)
     assert_bucket_stat(server, bucket.bucket_name, Counter(objects=2, object_bytes=12))
     bucket.delete_object("b")
     assert_bucket_stat(server, bucket.bucket_name, Counter(objects=1, object_bytes=5))
-
-
-@pytest.fixture(params=BACKENDS)
-def crash_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
-    server = start_server(tmp_path_factory, request, request.param)
-    yield server
-    server.stop()
 
 
 def test_kill_during_appends_leaves_the_old_object_or_the_new_one(crash_server: TesseraServer) -> None:

@@ -7,26 +7,17 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import Iterator
 
 import oss2
 import pytest
 from oss2.models import PartInfo
 
-from tests.conftest import BACKENDS, start_server
 from tests.support import raw
 from tests.support.checks import assert_consistent
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
 
 PART = 100 * 1024
-
-
-@pytest.fixture(params=BACKENDS)
-def crash_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TesseraServer]:
-    server = start_server(tmp_path_factory, request, request.param)
-    yield server
-    server.stop()
 
 
 def test_kill_during_part_upload(crash_server: TesseraServer) -> None:

@@ -21,7 +21,7 @@ from tests.reliability.load import Client, run_clients, stop_clients, verify_cli
 from tests.support.clients import Clients
 from tests.support.server import TesseraServer
 
-KILLS = knob("CRASH_KILLS", ci=13, long=250)  # per configuration: CI 52 in all, long 1 000
+KILLS = knob("CRASH_KILLS", ci=10, long=250)  # per configuration: CI 40 in all, long 1 000
 CLIENTS = 4
 BUCKET = "crash-loop"
 

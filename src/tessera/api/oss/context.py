@@ -66,17 +66,7 @@ class OssRequest:
         return length
 
     def content_md5(self) -> bytes | None:
-        value = self.header("Content-MD5")
-        if value is None:
-            return None
-        try:
-            digest = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            digest = b""
-        if len(digest) != 16:
-            raise InvalidDigest("The Content-MD5 you specified is not a valid base64 MD5 digest.",
-                                **{"Content-MD5": value})
-        return digest
+        return parse_content_md5(self.header("Content-MD5"))
 
     async def read_small_body(self, limit: int = wire.MAX_XML_BODY) -> bytes:
         """Read an XML body whole, refusing more than ``limit`` bytes; checks Content-MD5."""
@@ -126,6 +116,19 @@ class OssRequest:
     def tagging_header(self) -> dict[str, str]:
         """``x-oss-tagging: k1=v1&k2=v2`` (URL-encoded), as sent with PutObject and friends."""
         return parse_tagging(self.header("x-oss-tagging") or "")
+
+
+def parse_content_md5(value: str | None) -> bytes | None:
+    """A Content-MD5 (header or form field): the 16-byte digest, None when absent."""
+    if value is None:
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        raise InvalidDigest("The Content-MD5 you specified is not a valid base64 MD5 digest.", **{"Content-MD5": value})
+    return digest
 
 
 async def read_whole_body(http: web.Request, limit: int = wire.MAX_XML_BODY) -> bytes:

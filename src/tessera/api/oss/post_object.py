@@ -10,8 +10,6 @@ policy's content-length-range; a form that fails anything stores nothing.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from dataclasses import replace
 from datetime import datetime, timezone
@@ -23,7 +21,8 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from tessera.api.auth.post_form import verify_form
 from tessera.api.oss import wire
-from tessera.api.oss.context import META_PREFIX, STORED_HEADERS, OssRequest, empty_response, parse_tagging, xml_response
+from tessera.api.oss.context import (META_PREFIX, STORED_HEADERS, OssRequest, empty_response, parse_content_md5,
+                                     parse_tagging, xml_response)
 from tessera.api.oss.authorize import authorize
 from tessera.api.oss.errors import OssError
 from tessera.api.oss.post_policy import Policy, check_policy, parse_policy
@@ -32,7 +31,7 @@ from tessera.api.oss.wire import element, leaf
 from tessera.core import objects
 from tessera.core.acl import ANONYMOUS, Requester, check_object_acl
 from tessera.core.buckets import get_bucket
-from tessera.core.errors import IncompleteBody, InvalidArgument, InvalidDigest
+from tessera.core.errors import IncompleteBody, InvalidArgument
 from tessera.core.models import MAX_CONTENT_TYPE, MAX_PUT_SIZE, ObjectAttributes
 from tessera.meta import keys as key_rows
 
@@ -169,16 +168,7 @@ async def _file_body(part: BodyPartReader) -> AsyncIterator[bytes]:
 
 
 def _content_md5(fields: dict[str, str]) -> bytes | None:
-    value = fields.get("content-md5")
-    if value is None:
-        return None
-    try:
-        digest = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        digest = b""
-    if len(digest) != 16:
-        raise InvalidDigest("The Content-MD5 you specified is not a valid base64 MD5 digest.", **{"Content-MD5": value})
-    return digest
+    return parse_content_md5(fields.get("content-md5"))
 
 
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")

@@ -156,15 +156,30 @@ def route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
     return handler
 
 
+# Sub-resources whose operations are told apart by the method alone (others allowed: none).
+BUCKET_SUB_RESOURCES: dict[str, dict[str, Handler]] = {
+    "cors": {"GET": cors.get_bucket_cors, "PUT": cors.put_bucket_cors, "DELETE": cors.delete_bucket_cors},
+    "lifecycle": {"GET": lifecycle.get_lifecycle, "PUT": lifecycle.put_lifecycle, "DELETE": lifecycle.delete_lifecycle},
+}
+OBJECT_SUB_RESOURCES: dict[str, dict[str, Handler]] = {
+    "tagging": {"GET": tagging.get_object_tagging, "PUT": tagging.put_object_tagging,
+                "DELETE": tagging.delete_object_tagging},
+    "acl": {"GET": acl.get_object_acl, "PUT": acl.put_object_acl},
+    "symlink": {"GET": symlinks.get_symlink, "PUT": symlinks.put_symlink},
+}
+
+
+def _by_method(method: str, target: Target, table: dict[str, dict[str, Handler]]) -> Handler | None:
+    for name, routes in table.items():
+        if target.has(name):
+            return routes.get(method) or _not_allowed(method)
+    return None
+
+
 def _bucket_route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
-    if target.has("cors"):
-        routes = {"GET": cors.get_bucket_cors, "PUT": cors.put_bucket_cors, "DELETE": cors.delete_bucket_cors}
-        return routes.get(method) or _not_allowed(method)
-    if target.has("lifecycle"):
-        routes = {"GET": lifecycle.get_lifecycle, "PUT": lifecycle.put_lifecycle, "DELETE": lifecycle.delete_lifecycle}
-        if method not in routes:
-            return _not_allowed(method)
-        return routes[method]
+    handler = _by_method(method, target, BUCKET_SUB_RESOURCES)
+    if handler is not None:
+        return handler
     if method == "GET":
         if target.has("acl"):
             return buckets.get_bucket_acl
@@ -193,16 +208,9 @@ def _bucket_route(method: str, target: Target, headers: Mapping[str, str]) -> Ha
 
 
 def _object_route(method: str, target: Target, headers: Mapping[str, str]) -> Handler:
-    if target.has("tagging"):
-        routes = {"GET": tagging.get_object_tagging, "PUT": tagging.put_object_tagging,
-                  "DELETE": tagging.delete_object_tagging}
-        if method not in routes:
-            return _not_allowed(method)
-        return routes[method]
-    for name, put, get in (("acl", acl.put_object_acl, acl.get_object_acl),
-                           ("symlink", symlinks.put_symlink, symlinks.get_symlink)):
-        if target.has(name):
-            return {"PUT": put, "GET": get}.get(method) or _not_allowed(method)
+    handler = _by_method(method, target, OBJECT_SUB_RESOURCES)
+    if handler is not None:
+        return handler
     has_upload = target.has("uploadId")
     if method == "PUT":
         if has_upload or target.has("partNumber"):
