@@ -198,7 +198,17 @@ async def finish_run(conn: AsyncConnection, run_id: int, *, finished_ms: int, ou
     )
 
 
-async def recent_runs(conn: AsyncConnection, limit: int) -> list[Any]:
-    return list(await conn.execute(
-        sa.select(lifecycle_runs).order_by(lifecycle_runs.c.run_id.desc()).limit(limit)
-    ))
+async def recent_runs(conn: AsyncConnection, limit: int, *, bucket_name: str | None = None) -> list[Any]:
+    """Newest first; with ``bucket_name``, the runs of every bucket and those of that one."""
+    query = sa.select(lifecycle_runs).order_by(lifecycle_runs.c.run_id.desc()).limit(limit)
+    if bucket_name is not None:
+        query = query.where(sa.or_(lifecycle_runs.c.bucket.is_(None), lifecycle_runs.c.bucket == bucket_name))
+    return list(await conn.execute(query))
+
+
+async def last_run(conn: AsyncConnection, *, trigger: str | None) -> Any | None:
+    """The latest run that is not a dry run (of ``trigger`` when given)."""
+    query = sa.select(lifecycle_runs).where(lifecycle_runs.c.dry_run == sa.false())
+    if trigger is not None:
+        query = query.where(lifecycle_runs.c.trigger == trigger)
+    return (await conn.execute(query.order_by(lifecycle_runs.c.run_id.desc()).limit(1))).first()
