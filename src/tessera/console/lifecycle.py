@@ -49,10 +49,11 @@ async def lifecycle_page(c: ConsoleRequest) -> web.Response:
     bucket = c.params["bucket"]
     await c.require_bucket(bucket, Access.OWNER)
     rules = part_cleanup_first(await _saved_rules(c, bucket))
-    logged = await runs.recent_runs(c.storage, RUNS_SHOWN, bucket_name=bucket)
+    shown = [_only_bucket(r, bucket) for r in await runs.recent_runs(c.storage, RUNS_SHOWN, bucket_name=bucket)]
     now_ms = c.storage.clock()
     return c.render("lifecycle.html", nav="lifecycle", rules=rules, describe=describe, conditions=conditions,
-                    runs=[_only_bucket(r, bucket) for r in logged], next_run_ms=await _next_run_ms(c, now_ms),
+                    runs=shown, last=next((r for r in shown if not r.dry_run), None),
+                    next_run_ms=await _next_run_ms(c, now_ms),
                     schedule=_schedule_text(c), cleanup_days=_cleanup_days(c))
 
 

@@ -220,7 +220,7 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const o of shown.outcomes) parts.push(...outcome(o));
     if (!shown.outcomes.length) parts.push(Console.el("p", {class: "empty"}, "No action to preview."));
     for (const e of answer.errors) parts.push(Console.el("p", {class: "error"}, e.error));
-    $("preview-actions").replaceChildren(...parts);
+    $("preview-actions").replaceChildren(...parts.filter((node) => node !== null));
     preview.hidden = false;
   }
 
