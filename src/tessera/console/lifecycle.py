@@ -54,12 +54,13 @@ async def lifecycle_page(c: ConsoleRequest) -> web.Response:
     return c.render("lifecycle.html", nav="lifecycle", rules=rules, describe=describe, conditions=conditions,
                     runs=shown, last=next((r for r in shown if not r.dry_run), None),
                     next_run_ms=await _next_run_ms(c, now_ms),
-                    schedule=_schedule_text(c), cleanup_days=_cleanup_days(c))
+                    schedule=_schedule_text(c), cleanup_days=_cleanup_days(c),
+                    cleanup_prefix=c.query.get("cleanup_prefix", ""))
 
 
 def _cleanup_days(c: ConsoleRequest) -> str:
-    """``?cleanup_days=N`` (Part Management's "clean up parts older than N days") opens the
-    form with that rule filled in and previewed."""
+    """``?cleanup_days=N[&cleanup_prefix=P]`` (Part Management's "clean up parts older than N
+    days") opens the form with that rule filled in, and previews it."""
     text = c.query.get("cleanup_days", "")
     return text if text.isdigit() and 0 < int(text) < 100_000 else ""
 

@@ -116,16 +116,16 @@ def test_no_json_and_no_bucket(console_api: ConsoleApi, bucket: oss2.Bucket) -> 
 
 def test_the_preview_names_uploads_and_objects_and_saves_nothing(console_api: ConsoleApi,
                                                                  bucket: oss2.Bucket) -> None:
-    started = time.time()
     old = {k: bucket.init_multipart_upload(k).upload_id for k in ("tmp/one", "tmp/two")}
     bucket.upload_part("tmp/two", old["tmp/two"], 1, b"12345")
     bucket.put_object("logs/a", b"abc")
-    time.sleep(1.5)
+    cutoff = time.time() + 0.5  # a day before the preview's instant: the old ones were last updated by then
+    time.sleep(1)
     bucket.init_multipart_upload("tmp/new")
     rules = [{"id": "parts", "prefix": "tmp/", "abort_multipart_upload": {"days": 1}},
              {"id": "logs", "prefix": "logs/", "enabled": False, "expiration": {"days": 1}}]
     answer = console_api.post(lifecycle(bucket.bucket_name) + "/preview",
-                              json={"rules": rules, "now": iso(started + DAY + 1)})
+                              json={"rules": rules, "now": iso(cutoff + DAY)})
     assert answer.status_code == 200, answer.text
     parts, logs = answer.json()["rules"]
     [aborts] = parts["outcomes"]
@@ -133,7 +133,7 @@ def test_the_preview_names_uploads_and_objects_and_saves_nothing(console_api: Co
     assert {(i["key"], i["upload_id"]) for i in aborts["items"]} == set(old.items())
     assert logs["enabled"] is False and [i["key"] for i in logs["outcomes"][0]["items"]] == ["logs/a"]
     counted = console_api.post(lifecycle(bucket.bucket_name) + "/preview",
-                               json={"rules": rules[:1], "now": iso(started + DAY + 1), "limit": 1}).json()
+                               json={"rules": rules[:1], "now": iso(cutoff + DAY), "limit": 1}).json()
     assert [(o["matched"], len(o["items"]), o["truncated"]) for o in counted["rules"][0]["outcomes"]] == [(2, 1, True)]
     with pytest.raises(oss2.exceptions.NoSuchLifecycle):
         bucket.get_bucket_lifecycle()

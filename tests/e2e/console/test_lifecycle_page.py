@@ -5,6 +5,7 @@ can be edited, disabled and deleted; rule IDs are shown as text; the run log say
 from __future__ import annotations
 
 import datetime
+import math
 import time
 
 import oss2
@@ -30,11 +31,11 @@ def bucket(console_clients: Clients, request: pytest.FixtureRequest) -> oss2.Buc
 
 
 def test_a_rule_created_after_its_preview_is_what_the_sdk_reads(console: ConsoleBrowser, bucket: oss2.Bucket) -> None:
-    started = int(time.time())
     old = {k: bucket.init_multipart_upload(k).upload_id for k in ("tmp/old-1", "tmp/old-2")}
     bucket.upload_part("tmp/old-2", old["tmp/old-2"], 1, b"x" * 2048)
     bucket.init_multipart_upload("keep/elsewhere")
-    time.sleep(2.2)
+    cutoff = math.ceil(time.time())  # a day before the preview's instant: the old ones were last updated by then
+    time.sleep(cutoff + 0.5 - time.time())
     new = bucket.init_multipart_upload("tmp/new").upload_id  # younger than the rule's day at the preview's instant
 
     page = console.open(f"/buckets/{bucket.bucket_name}/lifecycle")
@@ -43,7 +44,7 @@ def test_a_rule_created_after_its_preview_is_what_the_sdk_reads(console: Console
     page.get_by_label("Prefix").fill("tmp/")
     page.get_by_label("Abort incomplete uploads", exact=True).check()
     page.get_by_label("Abort incomplete uploads after days").fill("1")
-    page.get_by_label("Preview as of (UTC)").fill(as_of(started + DAY + 1))
+    page.get_by_label("Preview as of (UTC)").fill(as_of(cutoff + DAY))
     save = page.get_by_role("button", name="Save")
     assert save.is_disabled()  # no saving before the preview
     page.get_by_role("button", name="Preview", exact=True).click()
@@ -147,3 +148,15 @@ def _api(console: ConsoleBrowser):
     api = ConsoleApi(console.server)
     assert api.sign_in().status_code == 200
     return api
+
+
+def test_part_managements_cleanup_link_previews_the_rule_then_one_click_saves_it(console: ConsoleBrowser,
+                                                                                  bucket: oss2.Bucket) -> None:
+    bucket.init_multipart_upload("tmp/recent")
+    page = console.open(f"/buckets/{bucket.bucket_name}/lifecycle?cleanup_days=3&cleanup_prefix=tmp/")
+    page.get_by_role("heading", name="Abort incomplete uploads: 0 uploads, 0 parts, 0 B").wait_for()
+    expect(page.get_by_role("heading", name="Clean up parts older than 3 days")).to_be_visible()
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Edit rule abort-parts-after-3-days-under-tmp/").wait_for()
+    [rule] = bucket.get_bucket_lifecycle().rules
+    assert (rule.prefix, rule.abort_multipart_upload.days) == ("tmp/", 3)

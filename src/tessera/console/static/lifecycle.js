@@ -273,13 +273,13 @@ document.addEventListener("DOMContentLoaded", () => {
     return answer.rules.find((r) => r.id === id);
   }
 
-  function cleanupRule(days) {
-    return {id: `abort-parts-after-${days}-days`, prefix: "", enabled: true,
+  function cleanupRule(days, prefix) {
+    return {id: `abort-parts-after-${days}-days${prefix ? `-under-${prefix}` : ""}`, prefix, enabled: true,
             abort_multipart_upload: {days, created_before: null}};
   }
 
-  async function cleanup(days) {
-    open(`Clean up parts older than ${plural(days, "day")}`, cleanupRule(days), null);
+  async function cleanup(days, prefix) {
+    open(`Clean up parts older than ${plural(days, "day")}`, cleanupRule(days, prefix || ""), null);
     await runPreview();
   }
 
@@ -336,5 +336,5 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   const asked = Number(main.dataset.cleanupDays);
-  if (Number.isInteger(asked) && asked > 0) cleanup(asked);
+  if (Number.isInteger(asked) && asked > 0) cleanup(asked, main.dataset.cleanupPrefix);
 });
