@@ -13,7 +13,11 @@ class and expire, or move through two classes at once, is counted by each of tho
 Every outcome names what it acted on (or would): the first ``named`` uploads or objects, in the
 order the indexes give them (uploads oldest first, objects by key), each with its age and size
 — so a preview can be checked item by item before a rule is saved — while its totals count all
-of them (docs/lifecycle.md, Dry runs).
+of them (docs/lifecycle.md, Dry runs). A dry run reads only those first pages, and its totals
+with aggregate queries wherever the rule's filters are all in SQL (uploads; objects unless the
+rule filters by tag), so previewing a rule over 100 000 uploads is a few queries, not a walk of
+every page; the two are read one after the other, so a write in between may make them differ
+by that write.
 
 Tag filters (the rule's tags, and ``Not`` exclusions with a tag) are applied to each candidate
 found through the indexes.
@@ -24,9 +28,10 @@ lifecycle rules or not): one ``RestoreExpired`` outcome per bucket that had any,
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, field, replace
-from typing import AsyncIterator, Awaitable, Callable
+from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 from tessera.core import multipart, objects, restore
 from tessera.core.lifecycle.rules import DAY_MS, TRANSITION_CLASSES, Configuration, Rule, Transition
@@ -34,9 +39,10 @@ from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import lifecycle as lifecycle_rows
 from tessera.core.tuning import LIFECYCLE_BATCH, LIFECYCLE_NAMED
-from tessera.meta.lifecycle import ObjectCandidate, UploadCandidate
+from tessera.meta.lifecycle import ObjectCandidate, Totals, UploadCandidate
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_BATCH = LIFECYCLE_BATCH
 NEVER = -1  # a cutoff no timestamp is at or before
@@ -75,6 +81,12 @@ class Outcome:
         self.parts += sum(a.parts or 0 for a in found)
         self.bytes += sum(a.bytes or 0 for a in found)
         self.items.extend(found[: max(named - len(self.items), 0)])
+        self.truncated = self.matched > len(self.items)
+
+    def counted(self, named: list[ActedOn], totals: Totals) -> None:
+        """Totals counted apart (by a dry run) from the items it names."""
+        self.matched, self.parts, self.bytes = totals.count, totals.parts, totals.bytes
+        self.items = named
         self.truncated = self.matched > len(self.items)
 
     def keeping(self, named: int) -> Outcome:
@@ -193,14 +205,22 @@ async def _abort_uploads(p: _Pass, rule: Rule) -> Outcome:
     assert action is not None
     limit = cutoff(p.now_ms, action.days, action.created_before_ms)
     outcome = Outcome(p.bucket, rule.id, "AbortMultipartUpload")
+    if p.dry_run:
+        first = await _first(_stale_uploads(p, rule, limit), p.named)
+        async with p.storage.db.read() as conn:
+            totals = await lifecycle_rows.stale_upload_totals(conn, p.bucket_id, prefix=rule.prefix,
+                                                              excluded=_excluded(rule), updated_at_or_before_ms=limit)
+        outcome.counted(_named_uploads(p, first), totals)
+        return outcome
     async for batch in _stale_uploads(p, rule, limit):
-        if not p.dry_run:
-            aborted = await multipart.abort_stale_uploads(p.storage, [u.upload_id for u in batch],
-                                                          updated_at_or_before_ms=limit)
-            batch = [u for u in batch if u.upload_id in aborted]
-        outcome.add([ActedOn(u.key, p.now_ms - u.last_update_ms, u.size, u.upload_id, u.parts) for u in batch],
-                    named=p.named)
+        aborted = await multipart.abort_stale_uploads(p.storage, [u.upload_id for u in batch],
+                                                      updated_at_or_before_ms=limit)
+        outcome.add(_named_uploads(p, [u for u in batch if u.upload_id in aborted]), named=p.named)
     return outcome
+
+
+def _named_uploads(p: _Pass, batch: list[UploadCandidate]) -> list[ActedOn]:
+    return [ActedOn(u.key, p.now_ms - u.last_update_ms, u.size, u.upload_id, u.parts) for u in batch]
 
 
 async def _stale_uploads(p: _Pass, rule: Rule, limit: int) -> AsyncIterator[list[UploadCandidate]]:
@@ -233,6 +253,8 @@ async def _expire_objects(p: _Pass, rule: Rule) -> Outcome:
     limit = _expiration_cutoff(rule, p.now_ms)
     assert limit is not None
     outcome = Outcome(p.bucket, rule.id, "Expiration")
+    if p.dry_run and not _filters_by_tag(rule):
+        return await _counted_objects(p, rule, limit, None, outcome)
     async for batch in _aged_objects(p, rule, limit, None):
         if not p.dry_run:
             deleted = await objects.expire_objects(p.storage, p.bucket, [(c.key, c.last_modified_ms) for c in batch])
@@ -246,6 +268,8 @@ async def _transition_objects(p: _Pass, rule: Rule, transition: Transition) -> O
     target = transition.storage_class
     warmer = ("Standard", *TRANSITION_CLASSES[: TRANSITION_CLASSES.index(target)])
     outcome = Outcome(p.bucket, rule.id, f"Transition:{target}")
+    if p.dry_run and not _filters_by_tag(rule):
+        return await _counted_objects(p, rule, limit, warmer, outcome)
     async for batch in _aged_objects(p, rule, limit, warmer):
         if not p.dry_run:
             moved = await objects.transition_objects(p.storage, p.bucket, [(c.key, c.last_modified_ms) for c in batch],
@@ -273,6 +297,38 @@ async def _aged_objects(p: _Pass, rule: Rule, limit: int,
         if len(batch) < p.batch:
             return
         after = batch[-1].key
+
+
+async def _counted_objects(p: _Pass, rule: Rule, limit: int, storage_classes: tuple[str, ...] | None,
+                           outcome: Outcome) -> Outcome:
+    """A dry run's outcome for objects: the first by name, the totals by one aggregate query."""
+    first = await _first(_aged_objects(p, rule, limit, storage_classes), p.named)
+    size_filter = rule.filter
+    async with p.storage.db.read() as conn:
+        totals = await lifecycle_rows.aged_object_totals(
+            conn, p.bucket_id, prefix=rule.prefix, excluded=_excluded(rule), modified_at_or_before_ms=limit,
+            size_greater_than=size_filter.size_greater_than if size_filter else None,
+            size_less_than=size_filter.size_less_than if size_filter else None, storage_classes=storage_classes)
+    outcome.counted(_named_objects(p, first), totals)
+    return outcome
+
+
+async def _first(batches: AsyncIterator[list[T]], count: int) -> list[T]:
+    """The first ``count`` items the batches give, reading no further."""
+    found: list[T] = []
+    async with contextlib.aclosing(batches) as pages:
+        if count <= 0:
+            return found
+        async for batch in pages:
+            found += batch[: count - len(found)]
+            if len(found) >= count:
+                break
+    return found
+
+
+def _filters_by_tag(rule: Rule) -> bool:
+    """Whether the rule selects objects by tag (in Python, after the query)."""
+    return bool(rule.tags) or any(x.tag is not None for x in (rule.filter.exclusions if rule.filter else ()))
 
 
 def _named_objects(p: _Pass, batch: list[ObjectCandidate]) -> list[ActedOn]:
