@@ -43,6 +43,14 @@ def lifecycle_url(bucket: str) -> str:
     return f"/-/console/buckets/{quote(bucket, safe='')}/lifecycle"
 
 
+def cleanup_url(bucket: str, days: int, prefix: str = "") -> str:
+    """The Lifecycle page with a rule aborting the uploads (under ``prefix``) older than ``days``
+    filled in and previewed, one click from saved: Part Management's "clean up parts older than
+    N days"."""
+    url = f"{lifecycle_url(bucket)}?cleanup_days={days}"
+    return url + (f"&cleanup_prefix={quote(prefix, safe='')}" if prefix else "")
+
+
 # --- the page --------------------------------------------------------------------------------
 
 async def lifecycle_page(c: ConsoleRequest) -> web.Response:

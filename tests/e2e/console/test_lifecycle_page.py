@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.clients import Clients
-from tests.support.console import ConsoleBrowser
+from tests.support.console import ConsoleApi, ConsoleBrowser
+from tessera.console.lifecycle import cleanup_url
 
 DAY = 86_400
 
@@ -142,9 +143,7 @@ def test_the_run_log_says_what_each_run_did(console: ConsoleBrowser, bucket: oss
     console.screenshot("run-log")
 
 
-def _api(console: ConsoleBrowser):
-    from tests.support.console import ConsoleApi
-
+def _api(console: ConsoleBrowser) -> ConsoleApi:
     api = ConsoleApi(console.server)
     assert api.sign_in().status_code == 200
     return api
@@ -153,7 +152,8 @@ def _api(console: ConsoleBrowser):
 def test_part_managements_cleanup_link_previews_the_rule_then_one_click_saves_it(console: ConsoleBrowser,
                                                                                   bucket: oss2.Bucket) -> None:
     bucket.init_multipart_upload("tmp/recent")
-    page = console.open(f"/buckets/{bucket.bucket_name}/lifecycle?cleanup_days=3&cleanup_prefix=tmp/")
+    page = console.page
+    page.goto(console.server.endpoint + cleanup_url(bucket.bucket_name, 3, "tmp/"))
     page.get_by_role("heading", name="Abort incomplete uploads: 0 uploads, 0 parts, 0 B").wait_for()
     expect(page.get_by_role("heading", name="Clean up parts older than 3 days")).to_be_visible()
     page.get_by_role("button", name="Save").click()
