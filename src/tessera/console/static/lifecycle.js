@@ -238,7 +238,8 @@ document.addEventListener("DOMContentLoaded", () => {
       Console.el("td", {class: "num"}, Console.bytes(item.bytes)),
       uploads ? Console.el("td", {class: "num"}, String(item.parts)) : null));
     const table = Console.el("table", {class: "grid", "aria-label": `Preview: ${label(o.action)}`},
-      Console.el("thead", {}, Console.el("tr", {}, head.map((h) => Console.el("th", {scope: "col"}, h)))),
+      Console.el("thead", {}, Console.el("tr", {}, head.map((h) => Console.el("th",
+        {scope: "col", class: ["Age", "Size", "Parts"].includes(h) ? "num" : null}, h)))),
       Console.el("tbody", {}, rows));
     const more = o.truncated
       ? Console.el("p", {class: "summary"}, `The first ${o.items.length} of ${o.matched} are shown; ` +
