@@ -31,6 +31,8 @@
     const rows = document.getElementById("object-rows");
     const summary = document.getElementById("listing-summary");
     const empty = document.getElementById("listing-empty");
+    const table = document.querySelector("table.objects");
+    const below = document.querySelector(".toolbar.below");
     const selectAll = document.getElementById("select-all");
     const deleteSelected = document.getElementById("delete-selected");
     const selectedCount = document.getElementById("selected-count");
@@ -99,6 +101,8 @@
       rows.replaceChildren(...data.folders.map(folderRow), ...data.objects.map(objectRow));
       const shown = data.folders.length + data.objects.length;
       empty.hidden = shown > 0;
+      table.hidden = shown === 0;
+      below.hidden = shown === 0 && index === 0;
       empty.textContent = search ? `Nothing in this folder starts with ${search}.`
         : "Nothing here. Upload files, or put objects with any OSS SDK.";
       const what = [];

@@ -178,7 +178,24 @@
         input.value = "";
         Console.notify(files.length === 1 ? `Uploaded ${folder + files[0].name}` : `Uploaded ${files.length} files`);
       }
+      showResumable();
       document.dispatchEvent(new CustomEvent("tessera:objects-changed"));
+    }
+
+    // After a reload: say which uploads of this folder can be resumed, and from which file.
+    function showResumable() {
+      const section = document.getElementById("upload-resumable");
+      const items = [];
+      for (let i = 0; i < localStorage.length; i += 1) {
+        const name = localStorage.key(i);
+        if (!name || !name.startsWith(STORE_PREFIX)) continue;
+        let state = null;
+        try { state = JSON.parse(localStorage.getItem(name)); } catch (e) { state = null; }
+        if (!state || state.bucket !== bucket || !String(state.key).startsWith(folder)) continue;
+        items.push(Console.el("li", {}, Console.el("span", {class: "key"}, state.key), ` from ${state.name} (${Console.bytes(state.size)})`));
+      }
+      section.querySelector("ul").replaceChildren(...items);
+      section.hidden = items.length === 0;
     }
 
     form.addEventListener("submit", (event) => {
@@ -201,7 +218,9 @@
         }
       }
       active = [];
+      showResumable();
     });
+    showResumable();
   }
 
   document.addEventListener("DOMContentLoaded", () => {
