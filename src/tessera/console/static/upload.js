@@ -96,6 +96,10 @@
         there = new Map();
       }
       active.push(state);
+      if (signal.aborted) {  // Cancel came while the upload was being started or looked up
+        await discard(state);
+        throw new Console.ApiError(0, "Aborted", "The upload was cancelled.");
+      }
       const count = Math.ceil(file.size / state.part_size);
       const etags = new Array(count + 1);
       const todo = [];
@@ -204,20 +208,22 @@
       if (files.length) run(files);
     });
 
+    // Cancelled for good: the parts already sent are freed, and nothing is left to resume.
+    async function discard(state) {
+      localStorage.removeItem(storeKey(state.bucket, state.key));
+      active = active.filter((s) => s !== state);
+      try {
+        await Console.api("DELETE", `${api}/multipart/${enc(state.upload_id)}?key=${enc(state.key)}`);
+      } catch (error) {
+        if (error.status !== 404) Console.notify(error.message, "error");
+      }
+    }
+
     cancel.addEventListener("click", async () => {
       if (!controller) return;
       controller.abort();
       cancel.disabled = true;
-      // Cancelled for good: the parts already sent are freed, and nothing is left to resume.
-      for (const state of active) {
-        localStorage.removeItem(storeKey(state.bucket, state.key));
-        try {
-          await Console.api("DELETE", `/-/console/api/buckets/${enc(state.bucket)}/multipart/${enc(state.upload_id)}?key=${enc(state.key)}`);
-        } catch (error) {
-          if (error.status !== 404) Console.notify(error.message, "error");
-        }
-      }
-      active = [];
+      await Promise.all(active.map(discard));
       showResumable();
     });
     showResumable();
