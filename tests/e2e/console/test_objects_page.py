@@ -167,7 +167,8 @@ def test_an_upload_interrupted_then_chosen_again_sends_only_the_missing_parts(
 
     page.reload()
     sent = part_requests(page)
-    expect(page.get_by_role("region", name="Interrupted uploads")).to_contain_text("resume.bin from resume.bin (30.0 MiB)")
+    expect(page.get_by_role("region", name="Interrupted uploads")).to_contain_text(
+        "resume.bin from resume.bin (30.0 MiB)")
     console.screenshot("upload-resumable")
     page.get_by_label("Choose files").set_input_files(str(path))
     page.get_by_role("button", name="Upload").click()
