@@ -17,7 +17,7 @@ from tessera.console.request import ConsoleRequest
 from tessera.console.responses import ConsoleError, json_response
 from tessera.console.routing import Route
 from tessera.core import object_acl, objects
-from tessera.core.acl import Access, allowed, effective_acl
+from tessera.core.acl import Access, allowed, effective_acl, is_owner
 from tessera.core.buckets import get_bucket
 from tessera.core.errors import TesseraError
 from tessera.core.models import ObjectInfo
@@ -153,7 +153,7 @@ async def delete_objects(c: ConsoleRequest) -> web.Response:
     for key in dict.fromkeys(keys):
         try:
             check_key(key)
-            if not c.requester.is_root:
+            if not is_owner(c.requester, bucket.owner):
                 grants = await object_acl.grants(c.storage, name, key)
                 if not allowed(c.requester, bucket.owner, Access.WRITE, grants.acls):
                     refused.append({"key": key, "code": "AccessDenied",

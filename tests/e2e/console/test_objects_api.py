@@ -132,3 +132,18 @@ def test_cancelling_an_upload_frees_its_parts(console_api: ConsoleApi, console_c
     aborted = console_api.delete(f"{base}/{upload_id}", params={"key": "a.bin"})
     assert aborted.json() == {"upload_id": upload_id, "parts_freed": 1}
     assert list(oss2.MultipartUploadIterator(bucket)) == []
+
+
+def test_deleting_several_reports_each_key_refused_by_its_own_acl(console_server, console_clients: Clients) -> None:
+    bucket = console_clients.oss2_bucket("console-api-shared")
+    bucket.create_bucket(oss2.BUCKET_ACL_PUBLIC_READ_WRITE)
+    bucket.put_object("open.txt", b"anyone may delete me")
+    bucket.put_object("kept.txt", b"only the owner", headers={"x-oss-object-acl": "private"})
+    other = create_key(console_server)
+    api = ConsoleApi(console_server, other.access_key_id, other.access_key_secret)
+    api.sign_in()
+    answer = api.post("/api/buckets/console-api-shared/objects/delete", json={"keys": ["open.txt", "kept.txt"]})
+    assert answer.status_code == 200
+    assert answer.json() == {"deleted": ["open.txt"], "refused": [
+        {"key": "kept.txt", "code": "AccessDenied", "message": "The signed-in key may not delete this object."}]}
+    assert [o.key for o in oss2.ObjectIterator(bucket)] == ["kept.txt"]
