@@ -123,3 +123,29 @@ def integrate(levels: dict[tuple, tuple[int, int]], changes: list[tuple[tuple, i
         totals[counter][0] += billed * elapsed
         totals[counter][1] += real * elapsed
     return {counter: (b, r) for counter, (b, r) in totals.items()}
+
+
+def sample(levels: dict[tuple, tuple[int, int]], changes: list[tuple[tuple, int, int, int]],
+           instants: list[int]) -> dict[tuple, list[tuple[int, int]]]:
+    """(billed, real) bytes of each counter at each of ``instants`` (ascending), in one pass.
+
+    ``levels`` are the counters just before ``instants[0]``; ``changes`` are (counter, at_ms,
+    billed delta, real delta), oldest first, none later than ``instants[-1]``. A change made at
+    an instant counts at that instant. Unlike ``integrate`` this is what a chart of stored bytes
+    shows at each point: bytes that came and went between two instants are not on it (they are
+    in the GB-hours).
+    """
+    level = dict(levels)
+    points: dict[tuple, list[tuple[int, int]]] = {counter: [] for counter in level}
+    pending = iter(changes)
+    change = next(pending, None)
+    for index, instant in enumerate(instants):
+        while change is not None and change[1] <= instant:
+            counter, _, billed, real = change
+            billed_now, real_now = level.get(counter, (0, 0))
+            level[counter] = (billed_now + billed, real_now + real)
+            points.setdefault(counter, [(0, 0)] * index)
+            change = next(pending, None)
+        for counter, values in points.items():
+            values.append(level[counter])
+    return points

@@ -12,13 +12,14 @@ from tessera.core.usage import age_histogram, early_deletions, incomplete_upload
 
 
 async def usage_report(storage: Storage, *, start_ms: int, end_ms: int, bucket_name: str | None = None,
-                       top: int = 10) -> dict[str, Any]:
+                       top: int = 10, owner: str | None = None) -> dict[str, Any]:
     """Storage GB-hours and cost per bucket × class × kind over [start_ms, end_ms); the
     incomplete uploads whose parts cost the most in that window, and the costliest objects
-    that left a storage class before its minimum duration."""
-    lines = await storage_usage(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
-    shares = await part_shares(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
-    early = await early_deletions(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
+    that left a storage class before its minimum duration. ``owner``: only that key's buckets."""
+    scope = {"bucket_name": bucket_name, "owner": owner}
+    lines = await storage_usage(storage, start_ms=start_ms, end_ms=end_ms, **scope)
+    shares = await part_shares(storage, start_ms=start_ms, end_ms=end_ms, **scope)
+    early = await early_deletions(storage, start_ms=start_ms, end_ms=end_ms, **scope)
     return {
         "from": format_instant(start_ms),
         "to": format_instant(end_ms),
@@ -35,9 +36,10 @@ async def usage_report(storage: Storage, *, start_ms: int, end_ms: int, bucket_n
     }
 
 
-async def uploads_report(storage: Storage, *, bucket_name: str | None = None, limit: int = 20) -> dict[str, Any]:
+async def uploads_report(storage: Storage, *, bucket_name: str | None = None, limit: int = 20,
+                         owner: str | None = None) -> dict[str, Any]:
     """Incomplete uploads by age band per bucket, and the largest ones, with what they cost a month."""
-    uploads = await incomplete_uploads(storage, bucket_name=bucket_name)
+    uploads = await incomplete_uploads(storage, bucket_name=bucket_name, owner=owner)
     return {
         **_prices(storage),
         "ages": [dataclasses.asdict(h) for h in age_histogram(uploads)],

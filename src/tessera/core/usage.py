@@ -7,21 +7,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tessera.core.clock import format_instant
-from tessera.core.metering import DAY_MS, EARLY_DELETION, GB, HOUR_MS, OBJECT, PART, UPLOAD, UsageLine, integrate
+from tessera.core.metering import DAY_MS, EARLY_DELETION, GB, HOUR_MS, OBJECT, PART, UPLOAD, UsageLine, integrate, sample
+from tessera.core.models import STORAGE_CLASSES
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import usage as usage_rows
 
 
 async def storage_usage(storage: Storage, *, start_ms: int, end_ms: int,
-                        bucket_name: str | None = None) -> list[UsageLine]:
-    """What was stored in [start_ms, end_ms); time after now counts nothing (a bill, not a forecast)."""
+                        bucket_name: str | None = None, owner: str | None = None) -> list[UsageLine]:
+    """What was stored in [start_ms, end_ms); time after now counts nothing (a bill, not a forecast).
+    ``owner``: only the buckets that access key owns (so for every function here)."""
     end_ms = max(start_ms, min(end_ms, storage.clock()))
     async with storage.db.read() as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
-        levels = await usage_rows.ledger_levels(conn, start_ms, bucket_id)
-        changes = await usage_rows.ledger_changes(conn, start_ms, end_ms, bucket_id)
-        charges = await usage_rows.early_deletions_between(conn, start_ms, end_ms, bucket_id)
+        levels = await usage_rows.ledger_levels(conn, start_ms, bucket_id, owner=owner)
+        changes = await usage_rows.ledger_changes(conn, start_ms, end_ms, bucket_id, owner=owner)
+        charges = await usage_rows.early_deletions_between(conn, start_ms, end_ms, bucket_id, owner=owner)
         names = await usage_rows.bucket_names(conn)
 
     def counter(row) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
@@ -60,12 +62,12 @@ class EarlyDeletion:
     cost: float
 
 
-async def early_deletions(storage: Storage, *, start_ms: int, end_ms: int,
-                          bucket_name: str | None = None) -> list[EarlyDeletion]:
+async def early_deletions(storage: Storage, *, start_ms: int, end_ms: int, bucket_name: str | None = None,
+                          owner: str | None = None) -> list[EarlyDeletion]:
     """The early-deletion charges made in [start_ms, end_ms), costliest first."""
     async with storage.db.read() as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
-        charges = await usage_rows.early_deletions_between(conn, start_ms, end_ms, bucket_id)
+        charges = await usage_rows.early_deletions_between(conn, start_ms, end_ms, bucket_id, owner=owner)
         names = await usage_rows.bucket_names(conn)
     found = [EarlyDeletion(_bucket_name(names, c.bucket_id), c.key, c.storage_class, format_instant(c.at_ms),
                            c.stored_ms / DAY_MS, c.charged_ms / DAY_MS, c.bytes, c.billed_bytes,
@@ -110,12 +112,13 @@ class UploadAges:
     bands: list[AgeBand] = field(default_factory=lambda: [AgeBand(label) for label, _, _ in AGE_BANDS])
 
 
-async def incomplete_uploads(storage: Storage, *, bucket_name: str | None = None) -> list[ForgottenUpload]:
+async def incomplete_uploads(storage: Storage, *, bucket_name: str | None = None,
+                             owner: str | None = None) -> list[ForgottenUpload]:
     """Every incomplete upload with its parts' bytes, largest first: where part storage goes."""
     now = storage.clock()
     async with storage.db.read() as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
-        rows = await usage_rows.incomplete_uploads(conn, bucket_id)
+        rows = await usage_rows.incomplete_uploads(conn, bucket_id, owner=owner)
         names = await usage_rows.bucket_names(conn)
     found = [ForgottenUpload(names[r.bucket_id], r.upload_id, r.key, r.initiator, r.storage_class,
                              (now - r.initiated_ms) / DAY_MS, r.parts, int(r.size),
@@ -151,8 +154,8 @@ class UploadShare:
         return self.billed_byte_ms / GB / HOUR_MS
 
 
-async def part_shares(storage: Storage, *, start_ms: int, end_ms: int,
-                      bucket_name: str | None = None) -> list[UploadShare]:
+async def part_shares(storage: Storage, *, start_ms: int, end_ms: int, bucket_name: str | None = None,
+                      owner: str | None = None) -> list[UploadShare]:
     """Who the window's part storage belongs to: each upload still incomplete, with the
     byte-milliseconds its current parts spent inside [start_ms, end_ms), largest first.
 
@@ -160,15 +163,71 @@ async def part_shares(storage: Storage, *, start_ms: int, end_ms: int,
     usage report's part lines count them, so their total minus these shares is what is no
     longer held by anyone.
     """
-    uploads = {u.upload_id: u for u in await incomplete_uploads(storage, bucket_name=bucket_name)}
+    uploads = {u.upload_id: u for u in await incomplete_uploads(storage, bucket_name=bucket_name, owner=owner)}
     until = min(end_ms, storage.clock())
     held: dict[str, int] = {}
     async with storage.db.read() as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
-        for row in await usage_rows.incomplete_upload_parts(conn, bucket_id, before_ms=until):
+        for row in await usage_rows.incomplete_upload_parts(conn, bucket_id, before_ms=until, owner=owner):
             if row.upload_id in uploads:
                 inside_ms = until - max(start_ms, row.last_modified_ms)
                 held[row.upload_id] = held.get(row.upload_id, 0) + row.size * inside_ms
     shares = [UploadShare(uploads[upload_id], byte_ms, storage.prices.cost(uploads[upload_id].storage_class, byte_ms))
               for upload_id, byte_ms in held.items() if byte_ms > 0]
     return sorted(shares, key=lambda s: (-s.billed_byte_ms, s.upload.bucket, s.upload.key, s.upload.upload_id))
+
+
+@dataclass(frozen=True)
+class StoredBytes:
+    """One line of a storage-over-time chart: what one kind × storage class held at each instant."""
+
+    kind: str  # OBJECT or PART
+    storage_class: str
+    billed_bytes: list[int]
+    bytes: list[int]  # real size
+
+
+@dataclass(frozen=True)
+class StorageOverTime:
+    instants: list[int]  # epoch milliseconds, ascending
+    lines: list[StoredBytes]  # objects first, then parts; classes in their usual order
+
+
+def even_instants(start_ms: int, end_ms: int, points: int) -> list[int]:
+    """``points`` instants evenly spaced from ``start_ms`` to ``end_ms``, both included."""
+    if points < 2:
+        raise ValueError("a series needs at least 2 points")
+    if end_ms <= start_ms:
+        return [start_ms]
+    return [start_ms + (end_ms - start_ms) * i // (points - 1) for i in range(points)]
+
+
+async def storage_over_time(storage: Storage, *, start_ms: int, end_ms: int, points: int = 49,
+                            bucket_name: str | None = None, owner: str | None = None) -> StorageOverTime:
+    """The bytes stored, summed over the buckets in scope, at ``points`` evenly spaced instants
+    of [start_ms, end_ms] per kind × storage class; from one read of the ledger (its levels
+    before the window and its changes inside it), however many points. The window stops at now,
+    as ``storage_usage`` does; a line that is zero throughout is left out."""
+    end_ms = max(start_ms, min(end_ms, storage.clock()))
+    instants = even_instants(start_ms, end_ms, points)
+    async with storage.db.read() as conn:
+        bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
+        levels = await usage_rows.ledger_levels(conn, start_ms, bucket_id, owner=owner)
+        changes = await usage_rows.ledger_changes(conn, start_ms, end_ms + 1, bucket_id, owner=owner)
+
+    def counter(row) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+        return row.kind, row.storage_class  # summed over buckets
+
+    start: dict[tuple, tuple[int, int]] = {}
+    for row in levels:
+        if row.kind in (OBJECT, PART):
+            billed, real = start.get(counter(row), (0, 0))
+            start[counter(row)] = (billed + int(row.billed), real + int(row.bytes))
+    points_by_line = sample(start, [(counter(r), r.at_ms, r.billed_delta, r.bytes_delta)
+                                    for r in changes if r.kind in (OBJECT, PART)], instants)
+    lines = [StoredBytes(kind, storage_class, [b for b, _ in values], [r for _, r in values])
+             for (kind, storage_class), values in points_by_line.items() if any(b or r for b, r in values)]
+    order = {name: index for index, name in enumerate(STORAGE_CLASSES)}
+    lines.sort(key=lambda line: (KINDS.index(line.kind), order.get(line.storage_class, len(order)),
+                                 line.storage_class))
+    return StorageOverTime(instants, lines)

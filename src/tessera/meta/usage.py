@@ -96,7 +96,8 @@ async def drop_bucket(conn: AsyncConnection, bucket_id: int) -> None:
     await conn.execute(sa.delete(usage).where(usage.c.bucket_id == bucket_id))
 
 
-async def ledger_levels(conn: AsyncConnection, before_ms: int, bucket_id: int | None) -> list[Any]:
+async def ledger_levels(conn: AsyncConnection, before_ms: int, bucket_id: int | None, *,
+                        owner: str | None = None) -> list[Any]:
     """Each counter's level (count, bytes, billed) just before ``before_ms``."""
     query = (
         sa.select(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind,
@@ -106,29 +107,25 @@ async def ledger_levels(conn: AsyncConnection, before_ms: int, bucket_id: int | 
         .where(usage_ledger.c.at_ms < before_ms)
         .group_by(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind)
     )
-    if bucket_id is not None:
-        query = query.where(usage_ledger.c.bucket_id == bucket_id)
-    return list(await conn.execute(query))
+    return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
 
 
-async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, bucket_id: int | None) -> list[Any]:
+async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, bucket_id: int | None, *,
+                         owner: str | None = None) -> list[Any]:
     """The ledger entries in [start_ms, end_ms), oldest first."""
     query = (
         sa.select(usage_ledger)
         .where(usage_ledger.c.at_ms >= start_ms, usage_ledger.c.at_ms < end_ms)
         .order_by(usage_ledger.c.at_ms, usage_ledger.c.entry_id)
     )
-    if bucket_id is not None:
-        query = query.where(usage_ledger.c.bucket_id == bucket_id)
-    return list(await conn.execute(query))
+    return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
 
 
 async def early_deletions_between(conn: AsyncConnection, start_ms: int, end_ms: int,
-                                  bucket_id: int | None) -> list[Any]:
+                                  bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
     """The early-deletion charges made in [start_ms, end_ms)."""
     query = sa.select(early_deletions).where(early_deletions.c.at_ms >= start_ms, early_deletions.c.at_ms < end_ms)
-    if bucket_id is not None:
-        query = query.where(early_deletions.c.bucket_id == bucket_id)
+    query = _scoped(query, early_deletions.c.bucket_id, bucket_id, owner)
     return list(await conn.execute(query.order_by(early_deletions.c.at_ms, early_deletions.c.entry_id)))
 
 
@@ -136,7 +133,7 @@ async def bucket_names(conn: AsyncConnection) -> dict[int, str]:
     return {r.bucket_id: r.name for r in await conn.execute(sa.select(buckets.c.bucket_id, buckets.c.name))}
 
 
-async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None) -> list[Any]:
+async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
     """Every in-progress upload with its part count and bytes (for attribution and ages)."""
     query = (
         sa.select(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
@@ -148,18 +145,25 @@ async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None) -> li
         .group_by(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
                   uploads.c.storage_class, uploads.c.initiated_ms)
     )
-    if bucket_id is not None:
-        query = query.where(uploads.c.bucket_id == bucket_id)
-    return list(await conn.execute(query))
+    return list(await conn.execute(_scoped(query, uploads.c.bucket_id, bucket_id, owner)))
 
 
-async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, *, before_ms: int) -> list[Any]:
+async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, *, before_ms: int,
+                                  owner: str | None = None) -> list[Any]:
     """The parts of in-progress uploads last written before ``before_ms``: size and when."""
     query = (
         sa.select(parts.c.upload_id, parts.c.size, parts.c.last_modified_ms)
         .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
         .where(uploads.c.state == "active", parts.c.last_modified_ms < before_ms)
     )
+    return list(await conn.execute(_scoped(query, uploads.c.bucket_id, bucket_id, owner)))
+
+
+def _scoped(query: Any, bucket_column: Any, bucket_id: int | None, owner: str | None) -> Any:
+    """Only one bucket's rows, and/or only those of the buckets ``owner`` owns (a console
+    session that is not the root key sees its own buckets: docs/console.md)."""
     if bucket_id is not None:
-        query = query.where(uploads.c.bucket_id == bucket_id)
-    return list(await conn.execute(query))
+        query = query.where(bucket_column == bucket_id)
+    if owner is not None:
+        query = query.where(bucket_column.in_(sa.select(buckets.c.bucket_id).where(buckets.c.owner == owner)))
+    return query

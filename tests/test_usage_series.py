@@ -1,0 +1,137 @@
+"""Stored bytes over time from the usage ledger: the pure sampler on a hand-built ledger, then
+storage_over_time on a real metadata store driven by a controllable clock."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tessera.blobs.store import BlobStore
+from tessera.core import buckets, multipart, objects
+from tessera.core.metering import HOUR_MS, MIN_BILLED_OBJECT, sample
+from tessera.core.models import ObjectAttributes
+from tessera.core.reports import uploads_report, usage_report
+from tessera.core.storage import Storage
+from tessera.core.usage import even_instants, storage_over_time
+from tessera.meta.database import Database, sqlite_url
+from tessera.meta.migrate import upgrade
+
+from tests.test_usage_ledger import Clock, _body
+
+OBJ, PART = ("object", "Standard"), ("part", "Standard")
+
+
+def test_sample_applies_each_change_from_its_instant_on() -> None:
+    levels = {OBJ: (100, 100)}
+    changes = [(OBJ, 10, 50, 50), (PART, 10, 7, 7), (OBJ, 15, -150, -150), (PART, 20, 3, 3)]
+    points = sample(levels, changes, [0, 10, 20, 30])
+    assert points == {OBJ: [(100, 100), (150, 150), (0, 0), (0, 0)],
+                      PART: [(0, 0), (7, 7), (10, 10), (10, 10)]}
+
+
+def test_sample_misses_what_came_and_went_between_two_instants() -> None:
+    points = sample({}, [(OBJ, 3, 500, 500), (OBJ, 4, -500, -500)], [0, 10])
+    assert points == {OBJ: [(0, 0), (0, 0)]}
+
+
+def test_sample_keeps_billed_and_real_apart() -> None:
+    ia = ("object", "IA")
+    points = sample({}, [(ia, 5, MIN_BILLED_OBJECT, 10)], [0, 5])
+    assert points == {ia: [(0, 0), (MIN_BILLED_OBJECT, 10)]}
+
+
+def test_even_instants_include_both_ends() -> None:
+    assert even_instants(0, 100, 5) == [0, 25, 50, 75, 100]
+    assert even_instants(0, 10, 3) == [0, 5, 10]
+    assert even_instants(7, 7, 10) == [7]
+    with pytest.raises(ValueError):
+        even_instants(0, 10, 1)
+
+
+def _scenario(tmp_path: Path, script) -> None:  # type: ignore[no-untyped-def]
+    async def main() -> None:
+        clock = Clock()
+        db = Database(sqlite_url(tmp_path), clock=clock)
+        await upgrade(db)
+        storage = Storage(db, BlobStore(tmp_path), clock=clock)
+        try:
+            await buckets.create_bucket(storage, "mine", owner="alice")
+            await buckets.create_bucket(storage, "theirs", owner="bob")
+            await script(storage, clock)
+        finally:
+            await storage.drain()
+            await db.close()
+
+    asyncio.run(main())
+
+
+async def _put(storage: Storage, bucket: str, key: str, size: int, storage_class: str = "Standard") -> None:
+    await objects.put_object(storage, bucket, key, _body(b"x" * size), size=size, content_md5=None,
+                             attrs=ObjectAttributes(storage_class=storage_class))
+
+
+def test_storage_over_time_per_kind_and_class(tmp_path: Path) -> None:
+    async def script(storage: Storage, clock: Clock) -> None:
+        await _put(storage, "mine", "old", 1000)
+        clock.advance(5)
+        start = clock()
+        clock.advance(1)
+        await _put(storage, "mine", "cold", 10, "IA")  # bills 64 KB
+        upload = await multipart.initiate_upload(storage, "mine", "big", ObjectAttributes(), initiator="alice")
+        await multipart.upload_part(storage, "mine", "big", upload.upload_id, 1, _body(b"p" * 300), size=300,
+                                    content_md5=None)
+        clock.advance(1)
+        await objects.delete_object(storage, "mine", "old")
+        clock.advance(2)
+        series = await storage_over_time(storage, start_ms=start, end_ms=start + 4 * HOUR_MS, points=5)
+        assert series.instants == [start + i * HOUR_MS for i in range(5)]
+        lines = {(x.kind, x.storage_class): x for x in series.lines}
+        assert list(lines) == [("object", "Standard"), ("object", "IA"), ("part", "Standard")]
+        assert lines[("object", "Standard")].bytes == [1000, 1000, 0, 0, 0]
+        assert lines[("object", "IA")].bytes == [0, 10, 10, 10, 10]
+        assert lines[("object", "IA")].billed_bytes == [0, MIN_BILLED_OBJECT] + [MIN_BILLED_OBJECT] * 3
+        assert lines[("part", "Standard")].bytes == [0, 300, 300, 300, 300]
+
+    _scenario(tmp_path, script)
+
+
+def test_storage_over_time_stops_at_now_and_sums_buckets(tmp_path: Path) -> None:
+    async def script(storage: Storage, clock: Clock) -> None:
+        start = clock()
+        await _put(storage, "mine", "a", 100)
+        await _put(storage, "theirs", "b", 20)
+        clock.advance(2)
+        series = await storage_over_time(storage, start_ms=start, end_ms=start + 100 * HOUR_MS, points=3)
+        assert series.instants == [start, start + HOUR_MS, start + 2 * HOUR_MS]  # no forecast
+        (line,) = series.lines
+        assert line.bytes == [120, 120, 120]
+        (mine,) = (await storage_over_time(storage, start_ms=start, end_ms=clock(), points=2, bucket_name="mine")).lines
+        assert mine.bytes == [100, 100]
+        (bobs,) = (await storage_over_time(storage, start_ms=start, end_ms=clock(), points=2, owner="bob")).lines
+        assert bobs.bytes == [20, 20]
+        assert (await storage_over_time(storage, start_ms=start, end_ms=clock(), owner="carol")).lines == []
+
+    _scenario(tmp_path, script)
+
+
+def test_reports_of_one_owner_leave_other_owners_buckets_out(tmp_path: Path) -> None:
+    async def script(storage: Storage, clock: Clock) -> None:
+        start = clock()
+        await _put(storage, "mine", "a", 100)
+        for bucket in ("mine", "theirs"):
+            upload = await multipart.initiate_upload(storage, bucket, "u", ObjectAttributes(), initiator="k")
+            await multipart.upload_part(storage, bucket, "u", upload.upload_id, 1, _body(b"p" * 50), size=50,
+                                        content_md5=None)
+        clock.advance(1)
+        report = await usage_report(storage, start_ms=start, end_ms=clock(), owner="alice")
+        assert {line["bucket"] for line in report["lines"]} == {"mine"}
+        assert [u["bucket"] for u in report["uploads"]] == ["mine"]
+        uploads = await uploads_report(storage, owner="bob")
+        assert [u["bucket"] for u in uploads["uploads"]] == ["theirs"]
+        assert [a["bucket"] for a in uploads["ages"]] == ["theirs"]
+        everyone = await usage_report(storage, start_ms=start, end_ms=clock())
+        assert {line["bucket"] for line in everyone["lines"]} == {"mine", "theirs"}
+
+    _scenario(tmp_path, script)
