@@ -120,10 +120,46 @@ async def incomplete_uploads(storage: Storage, *, bucket_name: str | None = None
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         rows = await usage_rows.incomplete_uploads(conn, bucket_id, owner=owner)
         names = await usage_rows.bucket_names(conn)
-    found = [ForgottenUpload(names[r.bucket_id], r.upload_id, r.key, r.initiator, r.storage_class,
-                             (now - r.initiated_ms) / DAY_MS, r.parts, int(r.size),
-                             storage.prices.monthly(r.storage_class, int(r.size))) for r in rows]
+    found = [_forgotten(storage, names, r, now) for r in rows]
     return sorted(found, key=lambda u: (-u.bytes, u.bucket, u.key, u.upload_id))
+
+
+async def largest_uploads(storage: Storage, *, limit: int, bucket_name: str | None = None,
+                          owner: str | None = None) -> tuple[list[ForgottenUpload], int]:
+    """The ``limit`` incomplete uploads holding the most part storage (as ``incomplete_uploads``
+    orders them), and how many incomplete uploads there are: one query, however many."""
+    now = storage.clock()
+    async with storage.db.read() as conn:
+        bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
+        rows = await usage_rows.largest_uploads(conn, bucket_id, limit=limit, owner=owner)
+        names = await usage_rows.bucket_names(conn)
+    found = [_forgotten(storage, names, r, now) for r in rows]
+    return sorted(found, key=lambda u: (-u.bytes, u.bucket, u.key, u.upload_id)), (rows[0].total if rows else 0)
+
+
+async def upload_ages(storage: Storage, *, bucket_name: str | None = None,
+                      owner: str | None = None) -> list[UploadAges]:
+    """``age_histogram`` of every incomplete upload in scope, summed by the database."""
+    async with storage.db.read() as conn:
+        bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
+        rows = await usage_rows.upload_ages(conn, bucket_id, now_ms=storage.clock(), owner=owner,
+                                            band_ends_ms=[high * DAY_MS for _, _, high in AGE_BANDS if high])
+        names = await usage_rows.bucket_names(conn)
+    by_bucket: dict[str, UploadAges] = {}
+    for row in rows:
+        name = _bucket_name(names, row.bucket_id)
+        band = by_bucket.setdefault(name, UploadAges(name)).bands[row.band]
+        band.uploads += row.uploads
+        band.parts += int(row.parts)
+        band.bytes += int(row.size)
+        band.monthly_cost += storage.prices.monthly(row.storage_class, int(row.size))
+    return [by_bucket[name] for name in sorted(by_bucket)]
+
+
+def _forgotten(storage: Storage, names: dict[int, str], row, now_ms: int) -> ForgottenUpload:  # type: ignore[no-untyped-def]
+    return ForgottenUpload(_bucket_name(names, row.bucket_id), row.upload_id, row.key, row.initiator,
+                           row.storage_class, (now_ms - row.initiated_ms) / DAY_MS, row.parts, int(row.size),
+                           storage.prices.monthly(row.storage_class, int(row.size)))
 
 
 def age_histogram(uploads: list[ForgottenUpload]) -> list[UploadAges]:
@@ -163,18 +199,32 @@ async def part_shares(storage: Storage, *, start_ms: int, end_ms: int, bucket_na
     usage report's part lines count them, so their total minus these shares is what is no
     longer held by anyone.
     """
-    uploads = {u.upload_id: u for u in await incomplete_uploads(storage, bucket_name=bucket_name, owner=owner)}
-    until = min(end_ms, storage.clock())
-    held: dict[str, int] = {}
+    shares, _ = await top_part_shares(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name,
+                                      owner=owner, limit=None)
+    return shares
+
+
+async def top_part_shares(storage: Storage, *, start_ms: int, end_ms: int, limit: int | None,
+                          bucket_name: str | None = None, owner: str | None = None) -> tuple[list[UploadShare], int]:
+    """The ``limit`` largest of ``part_shares`` (all when None), and how many there are in all;
+    summed by the database, so a page of them does not read every part into the process."""
+    now = storage.clock()
+    until = min(end_ms, now)
     async with storage.db.read() as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
-        for row in await usage_rows.incomplete_upload_parts(conn, bucket_id, before_ms=until, owner=owner):
-            if row.upload_id in uploads:
-                inside_ms = until - max(start_ms, row.last_modified_ms)
-                held[row.upload_id] = held.get(row.upload_id, 0) + row.size * inside_ms
-    shares = [UploadShare(uploads[upload_id], byte_ms, storage.prices.cost(uploads[upload_id].storage_class, byte_ms))
-              for upload_id, byte_ms in held.items() if byte_ms > 0]
-    return sorted(shares, key=lambda s: (-s.billed_byte_ms, s.upload.bucket, s.upload.key, s.upload.upload_id))
+        held = await usage_rows.window_part_shares(conn, bucket_id, start_ms=start_ms, until_ms=until, limit=limit,
+                                                   owner=owner)
+        if limit is None:  # all of them: no list of IDs as long as the uploads
+            found = await usage_rows.incomplete_uploads(conn, bucket_id, owner=owner)
+        else:
+            found = await usage_rows.uploads_by_id(conn, [row.upload_id for row in held])
+        names = await usage_rows.bucket_names(conn)
+    uploads = {row.upload_id: _forgotten(storage, names, row, now) for row in found}
+    shares = [UploadShare(uploads[row.upload_id], int(row.byte_ms),
+                          storage.prices.cost(uploads[row.upload_id].storage_class, int(row.byte_ms)))
+              for row in held if row.upload_id in uploads]
+    shares.sort(key=lambda s: (-s.billed_byte_ms, s.upload.bucket, s.upload.key, s.upload.upload_id))
+    return shares, (held[0].total if held else 0)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from typing import Any
+from typing import Any, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -135,6 +135,66 @@ async def bucket_names(conn: AsyncConnection) -> dict[int, str]:
 
 async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
     """Every in-progress upload with its part count and bytes (for attribution and ages)."""
+    return list(await conn.execute(_per_upload(bucket_id, owner)))
+
+
+async def largest_uploads(conn: AsyncConnection, bucket_id: int | None, *, limit: int,
+                          owner: str | None = None) -> list[Any]:
+    """The ``limit`` in-progress uploads whose parts hold the most bytes, with ``total``: how
+    many in-progress uploads there are in scope."""
+    per_upload = _per_upload(bucket_id, owner).add_columns(sa.func.count().over().label("total"))
+    query = per_upload.order_by(sa.desc("size"), uploads.c.key, uploads.c.upload_id).limit(limit)
+    return list(await conn.execute(query))
+
+
+async def upload_ages(conn: AsyncConnection, bucket_id: int | None, *, now_ms: int, band_ends_ms: Sequence[int],
+                      owner: str | None = None) -> list[Any]:
+    """In-progress uploads, their parts and the parts' bytes per bucket × age band × storage
+    class (band ``i``: younger than ``band_ends_ms[i]`` and not in an earlier band; the last band
+    the older ones), as ``meta.metrics.incomplete_upload_ages`` counts them for the metrics, with
+    the storage class that prices them."""
+    age = sa.literal(now_ms, sa.BigInteger) - uploads.c.initiated_ms
+    # Band numbers inline: PostgreSQL would type bound THEN values as text.
+    band = sa.case(*[(age < end, sa.literal_column(str(i), sa.Integer)) for i, end in enumerate(band_ends_ms)],
+                   else_=sa.literal_column(str(len(band_ends_ms)), sa.Integer))
+    per_upload = _per_upload(bucket_id, owner).add_columns(band.label("band")).subquery("per_upload")
+    query = (
+        sa.select(per_upload.c.bucket_id, per_upload.c.band, per_upload.c.storage_class,
+                  sa.func.count().label("uploads"), sa.func.sum(per_upload.c.parts).label("parts"),
+                  sa.func.sum(per_upload.c.size).label("size"))
+        .group_by(per_upload.c.bucket_id, per_upload.c.band, per_upload.c.storage_class)
+    )
+    return list(await conn.execute(query))
+
+
+async def window_part_shares(conn: AsyncConnection, bucket_id: int | None, *, start_ms: int, until_ms: int,
+                             limit: int | None, owner: str | None = None) -> list[Any]:
+    """The in-progress uploads whose parts (written before ``until_ms``) held the most
+    byte-milliseconds inside [start_ms, until_ms): upload_id, byte_ms, and ``total``, how many
+    held any. Summed in the database, so a page of the largest costs one aggregate query."""
+    since = sa.case((parts.c.last_modified_ms > start_ms, parts.c.last_modified_ms), else_=start_ms)
+    # Exact numbers: a 5 GB part held for a month is past a 64-bit integer in byte-milliseconds.
+    held = sa.func.sum(sa.cast(parts.c.size, sa.Numeric) * (sa.literal(until_ms, sa.BigInteger) - since))
+    query = (
+        sa.select(parts.c.upload_id, held.label("byte_ms"), sa.func.count().over().label("total"))
+        .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
+        .where(uploads.c.state == "active", parts.c.last_modified_ms < until_ms)
+        .group_by(parts.c.upload_id)
+        .having(held > 0)
+        .order_by(sa.desc("byte_ms"), parts.c.upload_id)
+    )
+    query = _scoped(query, uploads.c.bucket_id, bucket_id, owner)
+    return list(await conn.execute(query if limit is None else query.limit(limit)))
+
+
+async def uploads_by_id(conn: AsyncConnection, upload_ids: Sequence[str]) -> list[Any]:
+    """These in-progress uploads, as ``incomplete_uploads`` gives them."""
+    if not upload_ids:
+        return []
+    return list(await conn.execute(_per_upload(None, None).where(uploads.c.upload_id.in_(upload_ids))))
+
+
+def _per_upload(bucket_id: int | None, owner: str | None) -> Any:
     query = (
         sa.select(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
                   uploads.c.storage_class, uploads.c.initiated_ms,
@@ -145,7 +205,7 @@ async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None, *, ow
         .group_by(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
                   uploads.c.storage_class, uploads.c.initiated_ms)
     )
-    return list(await conn.execute(_scoped(query, uploads.c.bucket_id, bucket_id, owner)))
+    return _scoped(query, uploads.c.bucket_id, bucket_id, owner)
 
 
 async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, *, before_ms: int,
