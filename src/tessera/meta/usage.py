@@ -227,3 +227,7 @@ def _scoped(query: Any, bucket_column: Any, bucket_id: int | None, owner: str | 
     if owner is not None:
         query = query.where(bucket_column.in_(sa.select(buckets.c.bucket_id).where(buckets.c.owner == owner)))
     return query
+
+
+async def for_buckets(conn: AsyncConnection, bucket_ids: list[int]) -> list[Any]:
+    return list(await conn.execute(sa.select(usage).where(usage.c.bucket_id.in_(bucket_ids))))
