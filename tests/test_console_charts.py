@@ -68,9 +68,9 @@ def test_a_key_with_markup_stays_text_in_every_label() -> None:
 def test_top_uploads_largest_first_at_the_top() -> None:
     svg = charts.top_uploads_chart([_upload("big", 30 * MiB), _upload("small", 2 * MiB), _upload("empty", 0)])
     text = _texts(svg)
-    assert "photos/big (3 parts, 2 d)" in text and "empty" not in text and "MiB" in text
+    assert "photos/big (3 parts, 2 d old)" in text and "empty" not in text and "MiB" in text
     labels = [t for t in (e.text or "" for e in _tree(svg).iter("{http://www.w3.org/2000/svg}text")) if "parts" in t]
-    assert labels == ["photos/small (3 parts, 2 d)", "photos/big (3 parts, 2 d)"]  # drawn bottom to top
+    assert labels == ["photos/small (3 parts, 2 d old)", "photos/big (3 parts, 2 d old)"]  # drawn bottom to top
 
 
 def test_age_chart_labels_say_what_each_band_holds() -> None:

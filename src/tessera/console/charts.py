@@ -11,12 +11,14 @@ A chart with nothing to draw says so in words rather than showing an empty axis.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import pygal
 from pygal.style import Style
 
+from tessera.console.templates import age
 from tessera.core.metering import DAY_MS, EARLY_DELETION, OBJECT, PART, UsageLine
 from tessera.core.models import STORAGE_CLASSES
 from tessera.core.usage import ForgottenUpload, StorageOverTime, UploadAges
@@ -84,7 +86,9 @@ def age_chart(histogram: list[UploadAges], *, bucket: str | None = None) -> byte
         chart.add(ages.bucket, [band.uploads for band in ages.bands])
     if rest := ranked[MOST_BUCKETS:]:
         chart.add(f"{len(rest)} other buckets", [sum(a.bands[i].uploads for a in rest) for i in range(len(labels))])
-    chart.config.y_labels = None
+    most = max(sum(ages.bands[i].uploads for ages in histogram) for i in range(len(labels)))
+    step = max(1, math.ceil(most / 8))  # whole uploads on the axis, eight lines at most
+    chart.config.y_labels = list(range(0, most + step, step))
     chart.config.value_formatter = lambda value: f"{value:.0f}"
     return _render(chart)
 
@@ -100,7 +104,7 @@ def top_uploads_chart(uploads: list[ForgottenUpload], *, limit: int = 10, bucket
                    x_title=unit, colours=_SHADES[PART], show_legend=False, truncate_label=48,
                    height=max(HEIGHT, 120 + 34 * len(largest)))
     ordered = list(reversed(largest))  # pygal draws the first bar at the bottom
-    chart.x_labels = [f"{u.bucket}/{u.key} ({u.parts} parts, {_age(u.age_days)})" for u in ordered]
+    chart.x_labels = [f"{u.bucket}/{u.key} ({u.parts} parts, {age(u.age_days * DAY_MS)} old)" for u in ordered]
     chart.add("Part storage", [round(u.bytes / size, 3) for u in ordered])
     return _render(chart)
 
@@ -126,7 +130,8 @@ def cost_chart(lines: list[UsageLine], *, currency: str, period: str, bucket: st
                 cost[line.bucket] += line.cost
         values = [cost[name] for name in shown] + ([sum(cost[name] for name in rest)] if rest else [])
         chart.add(series_name(kind, storage_class), values)
-    places = 2 if max(per_bucket.values()) >= 1 else 4  # small amounts keep their digits
+    # Three significant digits of the largest bar, two decimals at least: small amounts keep theirs.
+    places = max(2, 2 - math.floor(math.log10(max(per_bucket.values()))))
     chart.config.value_formatter = lambda value: f"{value:.{places}f}"
     return _render(chart)
 
@@ -199,5 +204,3 @@ def _human(size: int) -> str:
     return f"{size} bytes" if scale == 1 else f"{size / scale:.1f} {unit}"
 
 
-def _age(days: float) -> str:
-    return f"{days:.0f} d" if days >= 1 else f"{days * 24:.0f} h"
