@@ -25,7 +25,7 @@ from tessera.core.buckets import get_bucket, list_buckets
 from tessera.core.clock import format_instant
 from tessera.core.metering import DAY_MS, EARLY_DELETION, OBJECT, PART
 from tessera.core.reports import uploads_report, usage_report
-from tessera.core.usage import largest_uploads, storage_over_time, storage_usage, upload_ages
+from tessera.core.usage import largest_uploads, part_holdings, storage_over_time, storage_usage, upload_ages
 
 TOP_UPLOADS = 20  # rows of the page's table (the chart draws the first 10)
 MAX_POINTS = 500
@@ -79,19 +79,19 @@ async def usage_page(c: ConsoleRequest) -> web.Response:
             raise
         return c.render("usage.html", status=400, nav="usage", problem=refused.message, names=names,
                         chosen=c.query, presets=PRESETS, scope=None)
+    # The page reads only what is cheap whatever the number of uploads (the ledger, the counters,
+    # the few largest uploads); the age bands, which scan every upload, are the chart's request.
     lines = await storage_usage(c.storage, start_ms=scope.period.start_ms, end_ms=scope.period.end_ms, **scope.core)
-    incomplete = await uploads_report(c.storage, limit=TOP_UPLOADS, **scope.core)
+    held = await part_holdings(c.storage, **scope.core)
     totals = {
         "cost": sum(line.cost for line in lines),
         "object_gb_hours": sum(line.billed_gb_hours for line in lines if line.kind == OBJECT),
         "part_gb_hours": sum(line.billed_gb_hours for line in lines if line.kind == PART),
         "early_cost": sum(line.cost for line in lines if line.kind == EARLY_DELETION),
-        "uploads": incomplete["uploads_total"],
-        "part_bytes": sum(band["bytes"] for ages in incomplete["ages"] for band in ages["bands"]),
-        "monthly_cost": sum(band["monthly_cost"] for ages in incomplete["ages"] for band in ages["bands"]),
     }
     return c.render("usage.html", nav="usage", problem=None, names=names, chosen=c.query, presets=PRESETS,
-                    scope=scope, lines=lines, uploads=incomplete["uploads"], totals=totals,
+                    scope=scope, lines=lines, uploads=await largest_uploads(c.storage, limit=TOP_UPLOADS, **scope.core),
+                    totals=totals, held=held,
                     currency=c.storage.prices.currency, prices_source=c.storage.prices.source, day_ms=DAY_MS,
                     kind_names={OBJECT: "Objects", PART: "Parts", EARLY_DELETION: "Early deletion"},
                     part_management_url=part_management_url)
@@ -135,7 +135,7 @@ async def ages_chart(c: ConsoleRequest) -> web.Response:
 
 async def top_uploads_chart(c: ConsoleRequest) -> web.Response:
     scope = await _scope(c)
-    uploads, _ = await largest_uploads(c.storage, limit=10, **scope.core)
+    uploads = await largest_uploads(c.storage, limit=10, **scope.core)
     return _svg(charts.top_uploads_chart(uploads, bucket=scope.bucket))
 
 

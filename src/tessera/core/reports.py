@@ -8,7 +8,8 @@ from typing import Any
 
 from tessera.core.clock import format_instant
 from tessera.core.storage import Storage
-from tessera.core.usage import early_deletions, largest_uploads, storage_usage, top_part_shares, upload_ages
+from tessera.core.usage import (early_deletions, largest_uploads, part_holdings, storage_usage, top_part_shares,
+                                upload_ages)
 
 
 async def usage_report(storage: Storage, *, start_ms: int, end_ms: int, bucket_name: str | None = None,
@@ -40,12 +41,13 @@ async def uploads_report(storage: Storage, *, bucket_name: str | None = None, li
                          owner: str | None = None) -> dict[str, Any]:
     """Incomplete uploads by age band per bucket, and the largest ones, with what they cost a month."""
     ages = await upload_ages(storage, bucket_name=bucket_name, owner=owner)
-    uploads, total = await largest_uploads(storage, limit=limit, bucket_name=bucket_name, owner=owner)
+    uploads = await largest_uploads(storage, limit=limit, bucket_name=bucket_name, owner=owner)
+    held = await part_holdings(storage, bucket_name=bucket_name, owner=owner)
     return {
         **_prices(storage),
         "ages": [dataclasses.asdict(h) for h in ages],
         "uploads": [dataclasses.asdict(u) for u in uploads],
-        "uploads_total": total,
+        "uploads_total": held.uploads,
     }
 
 

@@ -125,16 +125,40 @@ async def incomplete_uploads(storage: Storage, *, bucket_name: str | None = None
 
 
 async def largest_uploads(storage: Storage, *, limit: int, bucket_name: str | None = None,
-                          owner: str | None = None) -> tuple[list[ForgottenUpload], int]:
-    """The ``limit`` incomplete uploads holding the most part storage (as ``incomplete_uploads``
-    orders them), and how many incomplete uploads there are: one query, however many."""
+                          owner: str | None = None) -> list[ForgottenUpload]:
+    """The ``limit`` incomplete uploads holding the most part storage, largest first (ties: as
+    ``incomplete_uploads`` orders them)."""
     now = storage.clock()
     async with storage.db.read() as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         rows = await usage_rows.largest_uploads(conn, bucket_id, limit=limit, owner=owner)
         names = await usage_rows.bucket_names(conn)
     found = [_forgotten(storage, names, r, now) for r in rows]
-    return sorted(found, key=lambda u: (-u.bytes, u.bucket, u.key, u.upload_id)), (rows[0].total if rows else 0)
+    return sorted(found, key=lambda u: (-u.bytes, u.bucket, u.key, u.upload_id))
+
+
+@dataclass(frozen=True)
+class PartHoldings:
+    """What the incomplete uploads in scope hold now, from the usage counters."""
+
+    uploads: int
+    parts: int
+    bytes: int
+    monthly_cost: float
+
+
+async def part_holdings(storage: Storage, *, bucket_name: str | None = None,
+                        owner: str | None = None) -> PartHoldings:
+    """The incomplete uploads in scope and their parts now: a read of the counters kept with
+    every change, whatever the number of uploads."""
+    async with storage.db.read() as conn:
+        bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
+        rows = await usage_rows.counters(conn, bucket_id, owner=owner)
+    return PartHoldings(uploads=sum(r.count for r in rows if r.kind == UPLOAD),
+                        parts=sum(r.count for r in rows if r.kind == PART),
+                        bytes=sum(r.bytes for r in rows if r.kind == PART),
+                        monthly_cost=sum(storage.prices.monthly(r.storage_class, r.billed_bytes)
+                                         for r in rows if r.kind == PART))
 
 
 async def upload_ages(storage: Storage, *, bucket_name: str | None = None,

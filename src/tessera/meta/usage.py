@@ -140,11 +140,33 @@ async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None, *, ow
 
 async def largest_uploads(conn: AsyncConnection, bucket_id: int | None, *, limit: int,
                           owner: str | None = None) -> list[Any]:
-    """The ``limit`` in-progress uploads whose parts hold the most bytes, with ``total``: how
-    many in-progress uploads there are in scope."""
-    per_upload = _per_upload(bucket_id, owner).add_columns(sa.func.count().over().label("total"))
-    query = per_upload.order_by(sa.desc("size"), uploads.c.key, uploads.c.upload_id).limit(limit)
-    return list(await conn.execute(query))
+    """The ``limit`` in-progress uploads whose parts hold the most bytes, as ``incomplete_uploads``
+    gives them. The ranking reads sizes only; the rows of the few ranked are read after."""
+    size = sa.func.sum(parts.c.size)
+    ranked = (
+        sa.select(parts.c.upload_id)
+        .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
+        .where(uploads.c.state == "active")
+        .group_by(parts.c.upload_id)
+        .order_by(size.desc(), parts.c.upload_id)
+        .limit(limit)
+    )
+    upload_ids = [row.upload_id for row in await conn.execute(_scoped(ranked, uploads.c.bucket_id, bucket_id, owner))]
+    if len(upload_ids) < limit:  # uploads without parts come last
+        empty = (
+            sa.select(uploads.c.upload_id)
+            .where(uploads.c.state == "active", ~sa.exists().where(parts.c.upload_id == uploads.c.upload_id))
+            .order_by(uploads.c.key, uploads.c.upload_id)
+            .limit(limit - len(upload_ids))
+        )
+        upload_ids += [row.upload_id for row in await conn.execute(_scoped(empty, uploads.c.bucket_id, bucket_id,
+                                                                            owner))]
+    return await uploads_by_id(conn, upload_ids)
+
+
+async def counters(conn: AsyncConnection, bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
+    """The usage counters in scope (bucket_id, storage_class, kind, count, bytes, billed_bytes)."""
+    return list(await conn.execute(_scoped(sa.select(usage), usage.c.bucket_id, bucket_id, owner)))
 
 
 async def upload_ages(conn: AsyncConnection, bucket_id: int | None, *, now_ms: int, band_ends_ms: Sequence[int],
