@@ -1,16 +1,17 @@
-"""Stored bytes over time from the usage ledger: the pure sampler on a hand-built ledger, then
-storage_over_time on a real metadata store driven by a controllable clock."""
+"""Stored bytes over time from the usage counters and ledger: the pure arithmetic on hand-built
+figures, then storage_over_time on a real metadata store driven by a controllable clock."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 
 import pytest
 
 from tessera.blobs.store import BlobStore
 from tessera.core import buckets, multipart, objects
-from tessera.core.metering import HOUR_MS, MIN_BILLED_OBJECT, sample
+from tessera.core.metering import HOUR_MS, MIN_BILLED_OBJECT, accumulate, step_of
 from tessera.core.models import ObjectAttributes
 from tessera.core.reports import uploads_report, usage_report
 from tessera.core.storage import Storage
@@ -23,23 +24,36 @@ from tests.test_usage_ledger import Clock, _body
 OBJ, PART = ("object", "Standard"), ("part", "Standard")
 
 
-def test_sample_applies_each_change_from_its_instant_on() -> None:
-    levels = {OBJ: (100, 100)}
-    changes = [(OBJ, 10, 50, 50), (PART, 10, 7, 7), (OBJ, 15, -150, -150), (PART, 20, 3, 3)]
-    points = sample(levels, changes, [0, 10, 20, 30])
-    assert points == {OBJ: [(100, 100), (150, 150), (0, 0), (0, 0)],
+def test_accumulate_applies_each_change_from_its_instant_on() -> None:
+    # Now: 0 object bytes, 10 part bytes. Since the first instant: +50 objects at instant 1,
+    # -150 at instant 2, +7 parts at 1, +3 at 2: so 100 object bytes before the window.
+    steps = {OBJ: {1: (50, 50), 2: (-150, -150)}, PART: {1: (7, 7), 2: (3, 3)}}
+    levels = accumulate({OBJ: (0, 0), PART: (10, 10)}, steps, 4)
+    assert levels == {OBJ: [(100, 100), (150, 150), (0, 0), (0, 0)],
                       PART: [(0, 0), (7, 7), (10, 10), (10, 10)]}
 
 
-def test_sample_misses_what_came_and_went_between_two_instants() -> None:
-    points = sample({}, [(OBJ, 3, 500, 500), (OBJ, 4, -500, -500)], [0, 10])
-    assert points == {OBJ: [(0, 0), (0, 0)]}
+def test_accumulate_takes_out_what_came_after_the_last_instant() -> None:
+    levels = accumulate({OBJ: (900, 900)}, {OBJ: {3: (400, 400)}}, 3)  # step 3 of 3: after the window
+    assert levels == {OBJ: [(500, 500)] * 3}
 
 
-def test_sample_keeps_billed_and_real_apart() -> None:
+def test_accumulate_keeps_billed_and_real_apart() -> None:
     ia = ("object", "IA")
-    points = sample({}, [(ia, 5, MIN_BILLED_OBJECT, 10)], [0, 5])
-    assert points == {ia: [(0, 0), (MIN_BILLED_OBJECT, 10)]}
+    assert accumulate({ia: (MIN_BILLED_OBJECT, 10)}, {ia: {1: (MIN_BILLED_OBJECT, 10)}}, 2) == {
+        ia: [(0, 0), (MIN_BILLED_OBJECT, 10)]}
+
+
+def test_a_change_first_counts_at_the_first_instant_at_or_after_it() -> None:
+    rng = random.Random(5)
+    for _ in range(2000):
+        start = rng.randrange(10**12)
+        end = start + rng.choice([0, 1, 2, 7, 1000, rng.randrange(1, 10**10)])
+        points = rng.randrange(2, 60)
+        instants = even_instants(start, end, points)
+        at = rng.choice([start, end, end + 1, rng.randint(start, end)])
+        expected = next((i for i, instant in enumerate(instants) if instant >= at), len(instants))
+        assert step_of(at, start, end, len(instants)) == expected, (start, end, points, at)
 
 
 def test_even_instants_include_both_ends() -> None:
@@ -93,6 +107,12 @@ def test_storage_over_time_per_kind_and_class(tmp_path: Path) -> None:
         assert lines[("object", "IA")].bytes == [0, 10, 10, 10, 10]
         assert lines[("object", "IA")].billed_bytes == [0, MIN_BILLED_OBJECT] + [MIN_BILLED_OBJECT] * 3
         assert lines[("part", "Standard")].bytes == [0, 300, 300, 300, 300]
+
+        await _put(storage, "mine", "late", 5)  # after the window below: not in it
+        clock.advance(1)
+        earlier = await storage_over_time(storage, start_ms=start, end_ms=start + 2 * HOUR_MS, points=3)
+        assert {(x.kind, x.storage_class): x.bytes for x in earlier.lines} == {
+            ("object", "Standard"): [1000, 1000, 0], ("object", "IA"): [0, 10, 10], ("part", "Standard"): [0, 300, 300]}
 
     _scenario(tmp_path, script)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tessera.core.clock import format_instant
-from tessera.core.metering import DAY_MS, EARLY_DELETION, GB, HOUR_MS, OBJECT, PART, UPLOAD, UsageLine, integrate, sample
+from tessera.core.metering import DAY_MS, EARLY_DELETION, GB, HOUR_MS, OBJECT, PART, UPLOAD, UsageLine, accumulate, integrate
 from tessera.core.models import STORAGE_CLASSES
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
@@ -279,28 +279,29 @@ def even_instants(start_ms: int, end_ms: int, points: int) -> list[int]:
 async def storage_over_time(storage: Storage, *, start_ms: int, end_ms: int, points: int = 49,
                             bucket_name: str | None = None, owner: str | None = None) -> StorageOverTime:
     """The bytes stored, summed over the buckets in scope, at ``points`` evenly spaced instants
-    of [start_ms, end_ms] per kind × storage class; from one read of the ledger (its levels
-    before the window and its changes inside it), however many points. The window stops at now,
-    as ``storage_usage`` does; a line that is zero throughout is left out."""
+    of [start_ms, end_ms] per kind × storage class: the usage counters now, less the ledger's
+    changes since the first instant, summed per instant by the database (``accumulate``) — one
+    aggregate query, however many points, reading no history older than the window. The window
+    stops at now, as ``storage_usage`` does; a line that is zero throughout is left out."""
     end_ms = max(start_ms, min(end_ms, storage.clock()))
     instants = even_instants(start_ms, end_ms, points)
-    async with storage.db.read() as conn:
+    async with storage.db.read() as conn:  # one snapshot: the counters and the ledger agree
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
-        levels = await usage_rows.ledger_levels(conn, start_ms, bucket_id, owner=owner)
-        changes = await usage_rows.ledger_changes(conn, start_ms, end_ms + 1, bucket_id, owner=owner)
-
-    def counter(row) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-        return row.kind, row.storage_class  # summed over buckets
-
-    start: dict[tuple, tuple[int, int]] = {}
-    for row in levels:
+        counters = await usage_rows.counters(conn, bucket_id, owner=owner)
+        steps = await usage_rows.ledger_steps(conn, start_ms=start_ms, end_ms=end_ms, points=len(instants),
+                                              bucket_id=bucket_id, owner=owner)
+    now: dict[tuple, tuple[int, int]] = {}
+    for row in counters:
         if row.kind in (OBJECT, PART):
-            billed, real = start.get(counter(row), (0, 0))
-            start[counter(row)] = (billed + int(row.billed), real + int(row.bytes))
-    points_by_line = sample(start, [(counter(r), r.at_ms, r.billed_delta, r.bytes_delta)
-                                    for r in changes if r.kind in (OBJECT, PART)], instants)
+            billed, real = now.get((row.kind, row.storage_class), (0, 0))
+            now[(row.kind, row.storage_class)] = (billed + row.billed_bytes, real + row.bytes)
+    changes: dict[tuple, dict[int, tuple[int, int]]] = {}
+    for row in steps:
+        if row.kind in (OBJECT, PART):
+            changes.setdefault((row.kind, row.storage_class), {})[int(row.step)] = (int(row.billed), int(row.bytes))
+    levels = accumulate(now, changes, len(instants))
     lines = [StoredBytes(kind, storage_class, [b for b, _ in values], [r for _, r in values])
-             for (kind, storage_class), values in points_by_line.items() if any(b or r for b, r in values)]
+             for (kind, storage_class), values in levels.items() if any(b or r for b, r in values)]
     order = {name: index for index, name in enumerate(STORAGE_CLASSES)}
     lines.sort(key=lambda line: (KINDS.index(line.kind), order.get(line.storage_class, len(order)),
                                  line.storage_class))

@@ -121,6 +121,30 @@ async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, buck
     return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
 
 
+async def ledger_steps(conn: AsyncConnection, *, start_ms: int, end_ms: int, points: int, bucket_id: int | None,
+                       owner: str | None = None) -> list[Any]:
+    """The ledger's changes since ``start_ms`` summed per kind × storage class (over the buckets
+    in scope) and step: the first of ``points`` instants evenly spaced over [start_ms, end_ms]
+    that each change counts at, or ``points`` for changes after ``end_ms`` (the arithmetic of
+    ``core.metering.step_of``). At most (points + 1) rows per kind × storage class."""
+    after = sa.literal_column(str(points), sa.Integer)
+    span = end_ms - start_ms
+    if span == 0:
+        within: Any = sa.literal_column("0", sa.Integer)
+    else:
+        offset = usage_ledger.c.at_ms - sa.literal(start_ms, sa.BigInteger)
+        within = (offset * (points - 1) + sa.literal(span - 1, sa.BigInteger)) // sa.literal(span, sa.BigInteger)
+    step = sa.case((usage_ledger.c.at_ms > sa.literal(end_ms, sa.BigInteger), after), else_=within).label("step")
+    query = (
+        sa.select(usage_ledger.c.kind, usage_ledger.c.storage_class, step,
+                  sa.func.sum(usage_ledger.c.billed_delta).label("billed"),
+                  sa.func.sum(usage_ledger.c.bytes_delta).label("bytes"))
+        .where(usage_ledger.c.at_ms >= start_ms)
+        .group_by(usage_ledger.c.kind, usage_ledger.c.storage_class, step)
+    )
+    return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
+
+
 async def early_deletions_between(conn: AsyncConnection, start_ms: int, end_ms: int,
                                   bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
     """The early-deletion charges made in [start_ms, end_ms)."""
