@@ -155,3 +155,21 @@ def test_reports_of_one_owner_leave_other_owners_buckets_out(tmp_path: Path) -> 
         assert {line["bucket"] for line in everyone["lines"]} == {"mine", "theirs"}
 
     _scenario(tmp_path, script)
+
+
+def test_reports_asked_for_more_rows_than_exist(tmp_path: Path) -> None:
+    async def script(storage: Storage, clock: Clock) -> None:
+        start = clock()
+        for key in ("a", "b", "c"):
+            upload = await multipart.initiate_upload(storage, "mine", key, ObjectAttributes(), initiator="k")
+            if key != "c":
+                await multipart.upload_part(storage, "mine", key, upload.upload_id, 1, _body(b"p" * 9), size=9,
+                                            content_md5=None)
+        clock.advance(1)
+        report = await usage_report(storage, start_ms=start, end_ms=clock(), top=10**20)
+        assert report["uploads_total"] == 2 and len(report["uploads"]) == 2
+        uploads = await uploads_report(storage, limit=10**20)
+        assert [u["key"] for u in uploads["uploads"]] == ["a", "b", "c"] and uploads["uploads_total"] == 3
+        assert (await uploads_report(storage, limit=0))["uploads"] == []
+
+    _scenario(tmp_path, script)

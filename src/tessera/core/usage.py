@@ -1,13 +1,15 @@
-"""Storage usage over a time window, from the usage ledger: exact GB-hours per bucket × storage
-class × kind (objects, the parts of incomplete uploads, and early-deletion charges on lines of
-their own)."""
+"""Storage usage over a time window, from the usage counters and their ledger: exact GB-hours
+per bucket × storage class × kind (objects, the parts of incomplete uploads, and early-deletion
+charges on lines of their own), stored bytes over time, and the incomplete uploads that hold
+part storage."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from tessera.core.clock import format_instant
-from tessera.core.metering import DAY_MS, EARLY_DELETION, GB, HOUR_MS, OBJECT, PART, UPLOAD, UsageLine, accumulate, integrate
+from tessera.core.metering import (DAY_MS, EARLY_DELETION, GB, HOUR_MS, OBJECT, PART, UPLOAD, UsageLine, accumulate,
+                                   integrate)
 from tessera.core.models import STORAGE_CLASSES
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
@@ -19,19 +21,26 @@ async def storage_usage(storage: Storage, *, start_ms: int, end_ms: int,
     """What was stored in [start_ms, end_ms); time after now counts nothing (a bill, not a forecast).
     ``owner``: only the buckets that access key owns (so for every function here)."""
     end_ms = max(start_ms, min(end_ms, storage.clock()))
-    async with storage.db.read() as conn:
+    async with storage.db.read() as conn:  # one snapshot: the counters and the ledger agree
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
-        levels = await usage_rows.ledger_levels(conn, start_ms, bucket_id, owner=owner)
+        counters = await usage_rows.counters(conn, bucket_id, owner=owner)
         changes = await usage_rows.ledger_changes(conn, start_ms, end_ms, bucket_id, owner=owner)
+        later = await usage_rows.ledger_sums_since(conn, end_ms, bucket_id, owner=owner)
         charges = await usage_rows.early_deletions_between(conn, start_ms, end_ms, bucket_id, owner=owner)
         names = await usage_rows.bucket_names(conn)
 
     def counter(row) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
         return row.bucket_id, row.storage_class, row.kind
 
+    # The levels at start_ms: the counters now less every change since (the ledger holds every
+    # change of the counters from their opening levels on, in the same transactions: meta/usage.py).
+    levels = {counter(r): (int(r.billed_bytes), int(r.bytes)) for r in counters if r.kind != UPLOAD}
+    spans = [(counter(r), int(r.billed_delta), int(r.bytes_delta)) for r in changes if r.kind != UPLOAD]
+    for key, billed, real in spans + [(counter(r), int(r.billed), int(r.bytes)) for r in later if r.kind != UPLOAD]:
+        level = levels.get(key, (0, 0))
+        levels[key] = (level[0] - billed, level[1] - real)
     totals = integrate(
-        {counter(r): (int(r.billed), int(r.bytes)) for r in levels if r.kind != UPLOAD},
-        [(counter(r), r.at_ms, r.billed_delta, r.bytes_delta) for r in changes if r.kind != UPLOAD],
+        levels, [(counter(r), r.at_ms, r.billed_delta, r.bytes_delta) for r in changes if r.kind != UPLOAD],
         start_ms, end_ms,
     )
     for charge in charges:  # the rest of a minimum storage duration, charged when the object left

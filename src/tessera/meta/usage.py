@@ -96,20 +96,6 @@ async def drop_bucket(conn: AsyncConnection, bucket_id: int) -> None:
     await conn.execute(sa.delete(usage).where(usage.c.bucket_id == bucket_id))
 
 
-async def ledger_levels(conn: AsyncConnection, before_ms: int, bucket_id: int | None, *,
-                        owner: str | None = None) -> list[Any]:
-    """Each counter's level (count, bytes, billed) just before ``before_ms``."""
-    query = (
-        sa.select(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind,
-                  sa.func.sum(usage_ledger.c.count_delta).label("count"),
-                  sa.func.sum(usage_ledger.c.bytes_delta).label("bytes"),
-                  sa.func.sum(usage_ledger.c.billed_delta).label("billed"))
-        .where(usage_ledger.c.at_ms < before_ms)
-        .group_by(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind)
-    )
-    return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
-
-
 async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, bucket_id: int | None, *,
                          owner: str | None = None) -> list[Any]:
     """The ledger entries in [start_ms, end_ms), oldest first."""
@@ -117,6 +103,21 @@ async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, buck
         sa.select(usage_ledger)
         .where(usage_ledger.c.at_ms >= start_ms, usage_ledger.c.at_ms < end_ms)
         .order_by(usage_ledger.c.at_ms, usage_ledger.c.entry_id)
+    )
+    return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
+
+
+async def ledger_sums_since(conn: AsyncConnection, since_ms: int, bucket_id: int | None, *,
+                            owner: str | None = None) -> list[Any]:
+    """Each counter's changes from ``since_ms`` on, summed (bucket_id, storage_class, kind,
+    billed, bytes): the counters now less these are the levels just before ``since_ms``, read
+    from the recent end of the ledger instead of its whole history."""
+    query = (
+        sa.select(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind,
+                  sa.func.sum(usage_ledger.c.billed_delta).label("billed"),
+                  sa.func.sum(usage_ledger.c.bytes_delta).label("bytes"))
+        .where(usage_ledger.c.at_ms >= since_ms)
+        .group_by(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind)
     )
     return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
 
@@ -173,7 +174,7 @@ async def largest_uploads(conn: AsyncConnection, bucket_id: int | None, *, limit
         .where(uploads.c.state == "active")
         .group_by(parts.c.upload_id)
         .order_by(size.desc(), parts.c.upload_id)
-        .limit(limit)
+        .limit(_bounded(limit))
     )
     upload_ids = [row.upload_id for row in await conn.execute(_scoped(ranked, uploads.c.bucket_id, bucket_id, owner))]
     if len(upload_ids) < limit:  # uploads without parts come last
@@ -181,7 +182,7 @@ async def largest_uploads(conn: AsyncConnection, bucket_id: int | None, *, limit
             sa.select(uploads.c.upload_id)
             .where(uploads.c.state == "active", ~sa.exists().where(parts.c.upload_id == uploads.c.upload_id))
             .order_by(uploads.c.key, uploads.c.upload_id)
-            .limit(limit - len(upload_ids))
+            .limit(_bounded(limit - len(upload_ids)))
         )
         upload_ids += [row.upload_id for row in await conn.execute(_scoped(empty, uploads.c.bucket_id, bucket_id,
                                                                             owner))]
@@ -230,14 +231,16 @@ async def window_part_shares(conn: AsyncConnection, bucket_id: int | None, *, st
         .order_by(sa.desc("byte_ms"), parts.c.upload_id)
     )
     query = _scoped(query, uploads.c.bucket_id, bucket_id, owner)
-    return list(await conn.execute(query if limit is None else query.limit(limit)))
+    return list(await conn.execute(query if limit is None else query.limit(_bounded(limit))))
 
 
 async def uploads_by_id(conn: AsyncConnection, upload_ids: Sequence[str]) -> list[Any]:
     """These in-progress uploads, as ``incomplete_uploads`` gives them."""
-    if not upload_ids:
-        return []
-    return list(await conn.execute(_per_upload(None, None).where(uploads.c.upload_id.in_(upload_ids))))
+    found: list[Any] = []
+    for at in range(0, len(upload_ids), 500):  # bound the statement's parameters, whatever was asked for
+        batch = upload_ids[at:at + 500]
+        found += await conn.execute(_per_upload(None, None).where(uploads.c.upload_id.in_(batch)))
+    return found
 
 
 def _per_upload(bucket_id: int | None, owner: str | None) -> Any:
@@ -263,6 +266,11 @@ async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, 
         .where(uploads.c.state == "active", parts.c.last_modified_ms < before_ms)
     )
     return list(await conn.execute(_scoped(query, uploads.c.bucket_id, bucket_id, owner)))
+
+
+def _bounded(limit: int) -> int:
+    """A LIMIT both engines take: a count past any table's rows is as good as no limit."""
+    return max(0, min(limit, 2**62))
 
 
 def _scoped(query: Any, bucket_column: Any, bucket_id: int | None, owner: str | None) -> Any:
