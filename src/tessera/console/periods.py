@@ -58,15 +58,15 @@ def choose_period(query: Mapping[str, str], now_ms: int) -> Period:
         label, length_ms = PRESETS[choice]
         return Period(choice, now_ms - length_ms, now_ms, label)
     if choice != CUSTOM:
-        raise PeriodError(f"period must be one of {', '.join([*PRESETS, CUSTOM])}, not {choice!r}.", "period")
+        raise PeriodError(f"The period must be one of {', '.join([*PRESETS, CUSTOM])}, not {choice!r}.", "period")
     start_text, end_text = query.get("from", "").strip(), query.get("to", "").strip()
     if not start_text or not end_text:
-        raise PeriodError("A custom period needs both from and to.", "from" if not start_text else "to")
+        raise PeriodError("A custom period needs a start (from) and an end (to).", "from" if not start_text else "to")
     start_ms, end_ms = _instant(start_text, "from"), _instant(end_text, "to")
     if _is_date(end_text):
         end_ms += DAY_MS  # the last day is included
     if end_ms <= start_ms:
-        raise PeriodError("to must be later than from.", "to")
+        raise PeriodError("The period's end (to) must be later than its start (from).", "to")
     label = f"{start_text} to {end_text}" if _is_date(start_text) and _is_date(end_text) else \
         f"{start_text} – {end_text}"
     return Period(CUSTOM, start_ms, end_ms, label)
@@ -76,7 +76,8 @@ def _instant(text: str, field: str) -> int:
     try:
         return parse_instant(text)
     except ValueError:
-        raise PeriodError(f"{field} must be a date (2026-11-01) or an ISO 8601 instant, not {text!r}.",
+        raise PeriodError(f"The period's {'start' if field == 'from' else 'end'} ({field}) must be a date "
+                          f"(2026-11-01) or an ISO 8601 instant, not {text!r}.",
                           field) from None
 
 

@@ -142,7 +142,7 @@ def test_a_bad_period_is_a_console_error(console_api: ConsoleApi, query: dict[st
 
 def test_a_bad_period_on_the_page_says_why(console: ConsoleBrowser) -> None:
     page = console.open("/usage?period=custom&from=2026-03-02&to=2026-03-01")
-    assert page.get_by_role("alert").filter(has_text="to must be later than from.").is_visible()
+    assert page.get_by_role("alert").filter(has_text="The period's end (to) must be later than its start (from).").is_visible()
     assert page.get_by_label("From", exact=True).input_value() == "2026-03-02"
     console.screenshot("usage-bad-period")
 
