@@ -24,6 +24,7 @@ from tessera.core.models import STORAGE_CLASSES
 from tessera.core.usage import ForgottenUpload, StorageOverTime, UploadAges
 
 SVG_MEDIA_TYPE = "image/svg+xml"
+SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
 WIDTH, HEIGHT = 960, 420
 MOST_BUCKETS = 8  # more get one bar or series together ("other buckets"): a legend must stay readable
 _KIND_NAMES = {OBJECT: "Objects", PART: "Parts", EARLY_DELETION: "Early deletion"}

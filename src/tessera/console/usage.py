@@ -147,7 +147,10 @@ async def cost_chart(c: ConsoleRequest) -> web.Response:
 
 
 def _svg(body: bytes) -> web.Response:
-    return web.Response(body=body, content_type=charts.SVG_MEDIA_TYPE)
+    # Opened on its own (a new tab), a chart is a document: its own policy lets its embedded
+    # stylesheet apply and still allows no script, no fetch and no framing (docs/console.md, Usage).
+    return web.Response(body=body, content_type=charts.SVG_MEDIA_TYPE,
+                        headers={"Content-Security-Policy": charts.SVG_POLICY})
 
 
 def _period_json(period: Period) -> dict[str, str]:

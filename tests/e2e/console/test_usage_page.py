@@ -44,6 +44,9 @@ def _svg(console: ConsoleBrowser, chart_id: str) -> str:
     source = console.page.locator(f"#{chart_id}").get_attribute("src")
     answer = console.page.request.get(console.server.endpoint + source)
     assert answer.status == 200 and answer.headers["content-type"].startswith("image/svg+xml")
+    policy = answer.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "script" not in policy  # opened alone: still no script
+    assert answer.headers["x-content-type-options"] == "nosniff"
     return answer.text()
 
 
@@ -72,6 +75,11 @@ def test_the_usage_page_shows_charts_names_the_biggest_upload_and_keeps_keys_as_
     top = _svg(console, "chart-top-uploads")
     assert "&lt;img src=x onerror=alert(1)&gt;" in top and HOSTILE not in top and "<script" not in top
     console.screenshot("usage-bucket")
+
+    # Opened alone, a chart is styled by its own stylesheet (a refused one would be logged).
+    page.goto(console.server.endpoint + page.locator("#chart-top-uploads").get_attribute("src"))
+    assert page.locator("svg .title").first.text_content() == "Uploads holding the most part storage: usage-charts"
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.title')).fontSize") == "18px"
 
 
 def test_a_custom_period_shows_its_dates_and_a_backwards_one_says_why(stocked: str, console: ConsoleBrowser, console_clients: Clients) -> None:
