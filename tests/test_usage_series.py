@@ -173,3 +173,32 @@ def test_reports_asked_for_more_rows_than_exist(tmp_path: Path) -> None:
         assert (await uploads_report(storage, limit=0))["uploads"] == []
 
     _scenario(tmp_path, script)
+
+
+def test_age_bands_summed_by_the_database_match_the_uploads_read_one_by_one(tmp_path: Path) -> None:
+    from tessera.core.usage import age_histogram, incomplete_uploads, largest_uploads, upload_ages
+
+    async def script(storage: Storage, clock: Clock) -> None:
+        rng = random.Random(3)
+        for i in range(40):
+            bucket = ("mine", "theirs")[i % 2]
+            attrs = ObjectAttributes(storage_class=("Standard", "IA", "Archive")[i % 3])
+            upload = await multipart.initiate_upload(storage, bucket, f"k{i:02}", attrs, initiator="k")
+            for number in range(1, rng.randint(0, 3) + 1):
+                size = rng.randrange(1, 5000)
+                await multipart.upload_part(storage, bucket, f"k{i:02}", upload.upload_id, number,
+                                            _body(b"p" * size), size=size, content_md5=None)
+            clock.advance(rng.choice([1, 20, 24 * 3, 24 * 12]))
+        for owner in (None, "bob"):
+            one_by_one = age_histogram(await incomplete_uploads(storage, owner=owner))
+            summed = await upload_ages(storage, owner=owner)
+            assert [(a.bucket, [(b.label, b.uploads, b.parts, b.bytes) for b in a.bands]) for a in summed] == \
+                [(a.bucket, [(b.label, b.uploads, b.parts, b.bytes) for b in a.bands]) for a in one_by_one]
+            assert [b.monthly_cost for a in summed for b in a.bands] == pytest.approx(
+                [b.monthly_cost for a in one_by_one for b in a.bands])
+        everything = await incomplete_uploads(storage)
+        assert await largest_uploads(storage, limit=7) == everything[:7]
+        assert await largest_uploads(storage, limit=7, bucket_name="theirs") == \
+            [u for u in everything if u.bucket == "theirs"][:7]
+
+    _scenario(tmp_path, script)
