@@ -105,3 +105,12 @@ def test_units_are_binary_and_fit_the_largest_value() -> None:
     assert charts.unit_for(1024) == ("KiB", 1024)
     assert charts.unit_for(5 * MiB) == ("MiB", MiB)
     assert charts.unit_for(3 * 1024**3) == ("GiB", 1024**3)
+
+
+def test_cost_axis_keeps_three_digits_of_small_amounts() -> None:
+    cents = _texts(charts.cost_chart([UsageLine("b", "Standard", "object", 1, 1, 0.0123)], currency="EUR",
+                                     period="today"))
+    assert "0.0120" in cents  # four decimals for a hundredth
+    tiny = _texts(charts.cost_chart([UsageLine("b", "Standard", "object", 1, 1, 5e-10)], currency="EUR",
+                                    period="today"))
+    assert "5.00e-10" in tiny and "0.0000000" not in tiny

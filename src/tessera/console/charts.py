@@ -131,9 +131,11 @@ def cost_chart(lines: list[UsageLine], *, currency: str, period: str, bucket: st
                 cost[line.bucket] += line.cost
         values = [cost[name] for name in shown] + ([sum(cost[name] for name in rest)] if rest else [])
         chart.add(series_name(kind, storage_class), values)
-    # Three significant digits of the largest bar, two decimals at least: small amounts keep theirs.
+    # Three significant digits of the largest bar, two decimals at least: small amounts keep
+    # theirs; below a millionth, powers of ten read better than a row of zeros.
     places = max(2, 2 - math.floor(math.log10(max(per_bucket.values()))))
-    chart.config.value_formatter = lambda value: f"{value:.{places}f}"
+    chart.config.value_formatter = (lambda value: f"{value:.{places}f}") if places <= 8 else \
+        (lambda value: f"{value:.2e}")
     return _render(chart)
 
 
