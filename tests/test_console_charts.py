@@ -74,7 +74,8 @@ def test_top_uploads_largest_first_at_the_top() -> None:
 
 
 def test_age_chart_labels_say_what_each_band_holds() -> None:
-    bands = [AgeBand("< 1 day", 1, 1, 3 * MiB), AgeBand("1-7 days"), AgeBand("7-30 days"), AgeBand("> 30 days", 2, 4, 0)]
+    bands = [AgeBand("< 1 day", 1, 1, 3 * MiB), AgeBand("1-7 days"), AgeBand("7-30 days"),
+             AgeBand("> 30 days", 2, 4, 0)]
     text = _texts(charts.age_chart([UploadAges("logs", bands)]))
     assert "< 1 day: 3.0 MiB" in text and "> 30 days: 0 bytes" in text and "logs" in text
 

@@ -6,6 +6,7 @@ part storage."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from tessera.core.clock import format_instant
 from tessera.core.metering import (DAY_MS, EARLY_DELETION, GB, HOUR_MS, OBJECT, PART, UPLOAD, UsageLine, accumulate,
@@ -189,7 +190,7 @@ async def upload_ages(storage: Storage, *, bucket_name: str | None = None,
     return [by_bucket[name] for name in sorted(by_bucket)]
 
 
-def _forgotten(storage: Storage, names: dict[int, str], row, now_ms: int) -> ForgottenUpload:  # type: ignore[no-untyped-def]
+def _forgotten(storage: Storage, names: dict[int, str], row: Any, now_ms: int) -> ForgottenUpload:
     return ForgottenUpload(_bucket_name(names, row.bucket_id), row.upload_id, row.key, row.initiator,
                            row.storage_class, (now_ms - row.initiated_ms) / DAY_MS, row.parts, int(row.size),
                            storage.prices.monthly(row.storage_class, int(row.size)))

@@ -50,8 +50,8 @@ def _svg(console: ConsoleBrowser, chart_id: str) -> str:
     return answer.text()
 
 
-def test_the_usage_page_shows_charts_names_the_biggest_upload_and_keeps_keys_as_text(stocked: str, console: ConsoleBrowser,
-                                                                 console_clients: Clients) -> None:
+def test_the_usage_page_shows_charts_names_the_biggest_upload_and_keeps_keys_as_text(
+        stocked: str, console: ConsoleBrowser) -> None:
     page = console.open("/usage?bucket=usage-charts")
     assert page.get_by_role("heading", name="Usage: usage-charts").is_visible()
     for chart in CHARTS:
@@ -82,7 +82,7 @@ def test_the_usage_page_shows_charts_names_the_biggest_upload_and_keeps_keys_as_
     assert page.evaluate("() => getComputedStyle(document.querySelector('.title')).fontSize") == "18px"
 
 
-def test_a_custom_period_shows_its_dates_and_a_backwards_one_says_why(stocked: str, console: ConsoleBrowser, console_clients: Clients) -> None:
+def test_a_custom_period_shows_its_dates_and_a_backwards_one_says_why(stocked: str, console: ConsoleBrowser) -> None:
     page = console.open("/usage?bucket=usage-charts")
     page.get_by_label("From", exact=True).fill("2020-01-01")
     page.get_by_label("To", exact=True).fill("2020-01-31")
@@ -123,7 +123,7 @@ def test_the_bucket_filter_keeps_to_one_bucket(stocked: str, console: ConsoleBro
     assert "Incomplete uploads by age: usage-other" in _svg(console, "chart-ages")
 
 
-def test_usage_report_json(stocked: str, console_api: ConsoleApi, console_clients: Clients) -> None:
+def test_usage_report_json(stocked: str, console_api: ConsoleApi) -> None:
     answer = console_api.get("/api/usage/report", params={"period": "24h", "bucket": "usage-charts"})
     assert answer.status_code == 200, answer.text
     report = answer.json()
@@ -149,7 +149,7 @@ def test_a_bad_period_is_a_console_error(console_api: ConsoleApi, query: dict[st
         assert answer.json()["error"]["code"] == "InvalidPeriod" and answer.json()["error"]["field"] == field
 
 
-def test_stored_bytes_over_time_json(stocked: str, console_api: ConsoleApi, console_clients: Clients) -> None:
+def test_stored_bytes_over_time_json(stocked: str, console_api: ConsoleApi) -> None:
     answer = console_api.get("/api/usage/storage", params={"bucket": "usage-charts", "points": "5"})
     assert answer.status_code == 200, answer.text
     series = answer.json()
@@ -173,7 +173,7 @@ def test_charts_need_a_session(console_server: TesseraServer) -> None:
     assert (answer.status_code, answer.json()["error"]["code"]) == (401, "NotSignedIn")
 
 
-def test_another_key_sees_only_its_own_buckets(stocked: str, console_server: TesseraServer, console_clients: Clients) -> None:
+def test_another_key_sees_only_its_own_buckets(stocked: str, console_server: TesseraServer) -> None:
     other = create_key(console_server)
     api = ConsoleApi(console_server, other.access_key_id, other.access_key_secret)
     assert api.sign_in().status_code == 200
