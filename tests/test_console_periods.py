@@ -54,3 +54,9 @@ def test_periods_that_cannot_be_used_name_the_field(query: dict[str, str], field
     with pytest.raises(PeriodError) as refused:
         choose_period(query, NOW)
     assert refused.value.field == field
+
+
+def test_the_ends_of_the_calendar_are_a_period() -> None:
+    period = choose_period({"from": "0001-01-01", "to": "9999-12-31"}, NOW)
+    assert (period.first_day, period.last_day) == ("0001-01-01", "9999-12-31")
+    assert period.end_ms == parse_instant("9999-12-31T23:59:59.999Z")

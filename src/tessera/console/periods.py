@@ -22,6 +22,7 @@ PRESETS: dict[str, tuple[str, int]] = {
 }
 CUSTOM = "custom"
 DEFAULT = "24h"
+LAST_MS = parse_instant("9999-12-31T23:59:59.999Z")
 
 
 class PeriodError(ValueError):
@@ -65,6 +66,7 @@ def choose_period(query: Mapping[str, str], now_ms: int) -> Period:
     start_ms, end_ms = _instant(start_text, "from"), _instant(end_text, "to")
     if _is_date(end_text):
         end_ms += DAY_MS  # the last day is included
+    end_ms = min(end_ms, LAST_MS)  # the calendar's end: instants past it cannot be written back
     if end_ms <= start_ms:
         raise PeriodError("The period's end (to) must be later than its start (from).", "to")
     label = f"{start_text} to {end_text}" if _is_date(start_text) and _is_date(end_text) else \
@@ -86,4 +88,5 @@ def _is_date(text: str) -> bool:
 
 
 def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d")
+    day = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return f"{day.year:04}-{day.month:02}-{day.day:02}"  # %Y writes the year 1 as "1"

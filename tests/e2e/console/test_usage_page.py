@@ -211,3 +211,17 @@ def test_usage_json_on_both_metadata_backends(server: TesseraServer, clients: Cl
     assert report["incomplete_uploads"]["uploads"][0]["bytes"] == 500
     assert report["incomplete_uploads"]["uploads_total"] == 1
     assert api.get("/charts/top-uploads.svg", params={"bucket": bucket_name}).status_code == 200
+
+
+@pytest.mark.parametrize("query", [
+    {"from": "0001-01-01", "to": "9999-12-31"},
+    {"from": "0001-01-01T00:00:00Z", "to": "9999-12-31T23:59:59.999Z", "points": "500"},
+    {"period": "30d", "bucket": "\x00<b>"},
+])
+def test_the_ends_of_the_calendar_and_odd_names_are_answers_not_errors(console_api: ConsoleApi,
+                                                                        query: dict[str, str]) -> None:
+    missing = "bucket" in query
+    for path in ("/usage", "/api/usage/report", "/api/usage/storage", "/charts/storage.svg", "/charts/ages.svg",
+                 "/charts/top-uploads.svg", "/charts/cost.svg"):
+        answer = console_api.get(path, params=query)
+        assert answer.status_code == (404 if missing else 200), (path, answer.status_code, answer.text[:300])
