@@ -185,8 +185,8 @@ def test_usage_costs_at_the_operators_prices(server: TesseraServer, bucket: oss2
     assert (charge["key"], charge["bytes"], charge["billed_bytes"]) == ("brief", 10, 65536)
     assert charge["charged_days"] == pytest.approx(60, abs=0.01) and charge["cost"] == pytest.approx(early["cost"])
     # The only upload holds all the window's part storage (its part is stamped when received,
-    # the ledger at commit: a few milliseconds apart).
-    assert share["billed_gb_hours"] == pytest.approx(part_line["billed_gb_hours"], rel=0.05)
+    # the ledger at commit: milliseconds apart, or a few hundred on a loaded machine).
+    assert share["billed_gb_hours"] == pytest.approx(part_line["billed_gb_hours"], abs=3000 / 1024**3 * 0.3 / 3600)
     uploads = json.loads(server.admin("usage", "uploads", "--bucket", bucket.bucket_name, "--json",
                                       "--prices", str(prices)).stdout)
     assert uploads["uploads"][0]["monthly_cost"] == pytest.approx(3000 / 1024**3 * 2.0)

@@ -46,10 +46,10 @@ def test_deleting_a_bucket_with_parts_says_how_many_uploads_block_it(console: Co
         bucket.init_multipart_upload(key)
     page = console.open("/")
     page.get_by_role("button", name="Delete bucket console-blocked").click()
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel", exact=True).click()
     assert bucket.get_bucket_info().name == "console-blocked"
     page.get_by_role("button", name="Delete bucket console-blocked").click()
-    page.get_by_role("button", name="OK").click()
+    page.get_by_role("button", name="OK", exact=True).click()
     link = page.get_by_role("link", name="2 incomplete uploads block it: open Part Management")
     link.wait_for()
     assert link.get_attribute("href") == "/-/console/buckets/console-blocked/parts"
@@ -61,7 +61,7 @@ def test_deleting_an_empty_bucket(console: ConsoleBrowser, console_clients: Clie
     console_clients.oss2_bucket("console-empty").create_bucket()
     page = console.open("/")
     page.get_by_role("button", name="Delete bucket console-empty").click()
-    page.get_by_role("button", name="OK").click()
+    page.get_by_role("button", name="OK", exact=True).click()
     page.get_by_role("link", name="console-empty", exact=True).wait_for(state="detached")
     with pytest.raises(oss2.exceptions.NoSuchBucket):
         console_clients.oss2_bucket("console-empty").get_bucket_info()

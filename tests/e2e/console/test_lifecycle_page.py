@@ -93,10 +93,10 @@ def test_edit_disable_and_delete_a_rule(console: ConsoleBrowser, bucket: oss2.Bu
     page.get_by_role("button", name="Enable rule abort-parts-after-7-days").wait_for()
     assert bucket.get_bucket_lifecycle().rules[0].status == "Disabled"
     page.get_by_role("button", name="Delete rule abort-parts-after-7-days").click()
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel", exact=True).click()
     assert len(bucket.get_bucket_lifecycle().rules) == 1
     page.get_by_role("button", name="Delete rule abort-parts-after-7-days").click()
-    page.get_by_role("button", name="OK").click()
+    page.get_by_role("button", name="OK", exact=True).click()
     page.get_by_text("No lifecycle rules.").wait_for()
     with pytest.raises(oss2.exceptions.NoSuchLifecycle):
         bucket.get_bucket_lifecycle()

@@ -193,7 +193,7 @@ def test_cancel_stops_the_upload_and_frees_its_parts(console: ConsoleBrowser, co
             break
         page.wait_for_timeout(50)
     assert len(held) == 3
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel", exact=True).click()
     expect(page.locator("#upload-files-status")).to_contain_text("cancelled.bin cancelled")
     page.unroute(re.compile(r"/multipart/[^/?]+/\d+\?"))
     for _ in range(100):
@@ -240,10 +240,10 @@ def test_deleting_one_object_and_then_several(console: ConsoleBrowser, console_c
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="one", exact=True))
     row.get_by_role("button", name="Delete").click()
     expect(page.get_by_role("dialog")).to_contain_text("Delete d/one?")
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel", exact=True).click()
     assert bucket.object_exists("d/one")
     row.get_by_role("button", name="Delete").click()
-    page.get_by_role("button", name="OK").click()
+    page.get_by_role("button", name="OK", exact=True).click()
     expect(names(page)).to_have_text(["four", "three", "two"])
     assert not bucket.object_exists("d/one")
 
@@ -252,7 +252,7 @@ def test_deleting_one_object_and_then_several(console: ConsoleBrowser, console_c
     expect(page.locator("#selected-count")).to_have_text("2 objects selected")
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(page.get_by_role("dialog")).to_contain_text("Delete 2 objects: d/three, d/two?")
-    page.get_by_role("button", name="OK").click()
+    page.get_by_role("button", name="OK", exact=True).click()
     expect(names(page)).to_have_text(["four"])
     assert [o.key for o in oss2.ObjectIterator(bucket)] == ["d/four"]
 
@@ -276,7 +276,7 @@ def test_object_details_show_what_the_sdk_set(console: ConsoleBrowser, console_c
         ["KeyValue", "deptfin", "year2026"])
     console.screenshot("details")
     page.get_by_role("button", name="Delete").click()
-    page.get_by_role("button", name="OK").click()
+    page.get_by_role("button", name="OK", exact=True).click()
     expect(page).to_have_url(re.compile(r"/-/console/buckets/console-details/objects\?prefix=reports%2F$"))
     assert not bucket.object_exists("reports/q3.csv")
 
