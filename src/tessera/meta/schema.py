@@ -229,8 +229,8 @@ sa.Index(
 )
 # Part Management pages through a bucket's active uploads in any of these orders (the key order
 # is ix_uploads_active_listing's, the last-part order ix_uploads_active_age's), with upload_id
-# breaking ties so that a keyset cursor is exact; the key rides along so that a prefix search
-# filters inside the index.
+# breaking ties so that a keyset cursor is exact. A prefix search in these orders reads the
+# prefix's range of ix_uploads_active_listing and sorts what matches.
 for _name, _column in (("initiated", uploads.c.initiated_ms), ("parts", uploads.c.part_count),
                        ("bytes", uploads.c.part_bytes)):
     sa.Index(
@@ -238,7 +238,6 @@ for _name, _column in (("initiated", uploads.c.initiated_ms), ("parts", uploads.
         uploads.c.bucket_id,
         _column,
         uploads.c.upload_id,
-        uploads.c.key,
         sqlite_where=sa.text("state = 'active'"),
         postgresql_where=sa.text("state = 'active'"),
     )

@@ -28,7 +28,7 @@ def upgrade() -> None:
     """)
     for name, column in ORDERS:
         op.create_index(
-            f"ix_uploads_active_by_{name}", "uploads", ["bucket_id", column, "upload_id", "key"],
+            f"ix_uploads_active_by_{name}", "uploads", ["bucket_id", column, "upload_id"],
             sqlite_where=sa.text("state = 'active'"), postgresql_where=sa.text("state = 'active'"),
         )
 
