@@ -9,11 +9,12 @@ from __future__ import annotations
 import itertools
 import os
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
 from tests.support.clients import Clients
+from tests.support.console import chromium_path
 from tests.support.postgres import PostgresCluster
 from tests.support.server import TesseraServer
 
@@ -81,3 +82,21 @@ def bucket_name(clients: Clients) -> str:
 @pytest.fixture
 def data_dir(server: TesseraServer) -> Path:
     return server.data_dir
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium per test module (Debian's package, driven by Playwright, whose sync
+    API must not outlive the module: later tests run event loops of their own); the tests that
+    need it skip, saying why, only when it cannot be launched."""
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("no chromium on PATH (scripts/install-test-deps installs Debian's chromium)")
+    with playwright_api.sync_playwright() as playwright:
+        try:
+            launched = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
+        except Exception as error:  # noqa: BLE001 (any launch failure is the skip's reason)
+            pytest.skip(f"chromium at {executable} cannot be launched: {error}")
+        yield launched
+        launched.close()

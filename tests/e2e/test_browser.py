@@ -8,8 +8,6 @@ tests skip, saying why, only when it cannot be launched.
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator
@@ -100,24 +98,6 @@ def page_origin() -> Iterator[str]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
-
-
-def _chromium() -> str | None:
-    return os.environ.get("TESSERA_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = _chromium()
-    if executable is None:
-        pytest.skip("no chromium on PATH (scripts/install-test-deps installs Debian's chromium)")
-    with playwright_api.sync_playwright() as playwright:
-        try:
-            launched = playwright.chromium.launch(executable_path=executable, headless=True, args=["--no-sandbox"])
-        except Exception as error:  # noqa: BLE001 (any launch failure is the skip's reason)
-            pytest.skip(f"chromium at {executable} cannot be launched: {error}")
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

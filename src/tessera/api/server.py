@@ -15,7 +15,7 @@ import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from aiohttp import web
@@ -30,6 +30,7 @@ from tessera.api.oss.context import OssRequest
 from tessera.api.oss.errors import classify, error_document, error_header, expected
 from tessera.api.oss.router import SELF_AUTHENTICATING, UNKNOWN_OPERATION, operation_name, route
 from tessera.api.oss.target import parse_target
+from tessera.console.app import Console, ConsoleOptions, is_browser_visit
 from tessera.core.acl import ANONYMOUS, Requester
 from tessera.core.storage import Storage
 from tessera.meta import keys as key_rows
@@ -45,6 +46,7 @@ class ServerOptions:
     region: str = "cn-hangzhou"
     base_domain: str | None = None
     metrics_token: str | None = None  # when set, GET /-/metrics needs "Authorization: Bearer <token>"
+    console: ConsoleOptions = field(default_factory=ConsoleOptions)
 
 
 class SecretLookup:
@@ -91,12 +93,15 @@ class Gateway:
         self.secrets = SecretLookup(storage)
         self.requests = metrics.RequestMetrics()
         self.cors = ResponseCors(storage)
+        self.console = Console(storage, options.console, self.secrets.requester)
 
     async def handle(self, http: web.Request) -> web.StreamResponse:
         request_id = new_request_id()
         started = time.perf_counter()
         own_path = self.own_endpoint(http)
-        if own_path is not None:
+        if own_path is None and is_browser_visit(http) and bucket_in_host(http.host, self.options.base_domain) is None:
+            operation, response = "Console", web.Response(status=302, headers={"Location": "/-/console/"})
+        elif own_path is not None:
             operation, response = await self.internal(http, own_path)
         else:
             operation, response = await self.serve_oss(http, request_id)
@@ -171,6 +176,8 @@ class Gateway:
             scrape = await metrics.handle(http, self.storage, self.requests, token=self.options.metrics_token)
             scrape.headers["X-Tessera-Worker"] = str(os.getpid())
             return "Metrics", scrape
+        if path == "/-/console" or path.startswith("/-/console/"):
+            return "Console", await self.console.handle(http)
         if path.startswith("/-/admin/"):
             return "Admin", await admin.handle(http, path, self.storage, self.secrets, region=self.options.region)
         return UNKNOWN_OPERATION, web.Response(status=404, text="Not found\n")

@@ -35,6 +35,10 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     parser.add_argument("--metrics-token", default=os.environ.get("TESSERA_METRICS_TOKEN"), metavar="TOKEN",
                         help="require 'Authorization: Bearer TOKEN' on GET /-/metrics (default: "
                              "$TESSERA_METRICS_TOKEN; open when neither is set)")
+    parser.add_argument("--console-idle-timeout", type=_positive_seconds, default=1800.0, metavar="SECONDS",
+                        help="web console sessions end after this long without a request (default: 1800)")
+    parser.add_argument("--console-session-lifetime", type=_positive_seconds, default=43_200.0, metavar="SECONDS",
+                        help="web console sessions end this long after sign-in, used or not (default: 43200)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(run=_run)
 

@@ -72,8 +72,15 @@ def run(args: argparse.Namespace) -> int:
     with _metrics_directory():
         # Imported only now (see _metrics_directory), and here, so that forked workers inherit it.
         from tessera.api.server import ServerOptions, make_app
+        from tessera.console.app import ConsoleOptions
+        from tessera.console.sessions import SessionPolicy
 
-        options = ServerOptions(region=args.region, base_domain=args.domain, metrics_token=args.metrics_token or None)
+        console = ConsoleOptions(
+            sessions=SessionPolicy(idle_ms=int(args.console_idle_timeout * 1000),
+                                   absolute_ms=int(args.console_session_lifetime * 1000)),
+            lifecycle_schedule=LifecycleSchedule(args.lifecycle_at, args.lifecycle_every))
+        options = ServerOptions(region=args.region, base_domain=args.domain, metrics_token=args.metrics_token or None,
+                                console=console)
         app_for = functools.partial(make_app, options=options)
         if args.workers <= 1:
             _serve_worker(args, sock, 0, app_for)

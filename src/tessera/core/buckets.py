@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from tessera.core.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument
-from tessera.core.metering import BucketUsage, Tally
+from tessera.core.metering import OBJECT, PART, UPLOAD, BucketUsage, Tally
 from tessera.core.models import BUCKET_ACLS, Bucket
 from tessera.core.names import check_bucket_name, check_storage_class
 from tessera.core.storage import Storage
@@ -83,3 +85,40 @@ async def bucket_usage(storage: Storage, name: str) -> BucketUsage:
         bucket = await bucket_rows.get(conn, name)
         rows = await usage_rows.for_bucket(conn, bucket.bucket_id)
     return BucketUsage({(r.storage_class, r.kind): Tally(r.count, r.bytes, r.billed_bytes) for r in rows})
+
+
+@dataclass(frozen=True)
+class BucketOverview:
+    """A bucket with what it holds and what that costs a month (the usage counters)."""
+
+    bucket: Bucket
+    usage: BucketUsage
+    monthly_cost: float
+
+    @property
+    def objects(self) -> Tally:
+        return self.usage.get(None, OBJECT)
+
+    @property
+    def parts(self) -> Tally:
+        return self.usage.get(None, PART)
+
+    @property
+    def uploads(self) -> int:
+        return self.usage.get(None, UPLOAD).count
+
+
+async def bucket_overviews(storage: Storage, *, owner: str | None = None, limit: int = 1000) -> list[BucketOverview]:
+    """The first ``limit`` buckets by name (only ``owner``'s when given), in two queries."""
+    async with storage.db.read() as conn:
+        found = await bucket_rows.list_all(conn, prefix="", marker="", limit=limit, owner=owner)
+        rows = await usage_rows.for_buckets(conn, [b.bucket_id for b in found]) if found else []
+    usages: dict[int, BucketUsage] = {b.bucket_id: BucketUsage() for b in found}
+    for r in rows:
+        usages[r.bucket_id].tallies[(r.storage_class, r.kind)] = Tally(r.count, r.bytes, r.billed_bytes)
+    return [BucketOverview(b, usages[b.bucket_id], _monthly_cost(storage, usages[b.bucket_id])) for b in found]
+
+
+def _monthly_cost(storage: Storage, usage: BucketUsage) -> float:
+    return sum(storage.prices.monthly(storage_class, tally.billed_bytes)
+               for (storage_class, kind), tally in usage.tallies.items() if kind in (OBJECT, PART))

@@ -300,3 +300,27 @@ jobs = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Index("ix_jobs_state", "state"),
 )
+
+# Web console sessions (docs/console.md, Sessions). The cookie carries a random token; only its
+# SHA-256 is stored, so a copy of the database opens no session.
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("access_key_id", sa.String(64), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_ms", Millis, nullable=False),
+    sa.Column("last_seen_ms", Millis, nullable=False),
+    sa.Index("ix_console_sessions_last_seen", "last_seen_ms"),
+)
+
+# Failed console sign-ins per subject (an access key ID, or a client address): after too many in
+# a window, the subject is locked out for a while, whatever it sends.
+console_signin_failures = sa.Table(
+    "console_signin_failures",
+    metadata,
+    sa.Column("subject", sa.String(128), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_start_ms", Millis, nullable=False),
+    sa.Column("locked_until_ms", Millis, nullable=False),
+)

@@ -163,3 +163,7 @@ async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, 
     if bucket_id is not None:
         query = query.where(uploads.c.bucket_id == bucket_id)
     return list(await conn.execute(query))
+
+
+async def for_buckets(conn: AsyncConnection, bucket_ids: list[int]) -> list[Any]:
+    return list(await conn.execute(sa.select(usage).where(usage.c.bucket_id.in_(bucket_ids))))
