@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tessera.core.clock import new_upload_id
-from tessera.core.errors import NoSuchBucket, TesseraError
+from tessera.core.errors import NoSuchBucket, NoSuchJob
 from tessera.core.multipart import abort_locked
 from tessera.core.part_management import PartTotals
 from tessera.core.processes import process_exists
@@ -32,12 +32,10 @@ from tessera.meta import part_management as upload_listing
 log = logging.getLogger(__name__)
 
 DELETE_UPLOADS = "delete-uploads"
-BATCH = 200  # uploads per transaction
+# Uploads per transaction. TESSERA_JOB_BATCH sets another: smaller batches hold row locks for
+# less time (and let a test see a job mid-way).
+BATCH = int(os.environ.get("TESSERA_JOB_BATCH") or 200)
 STALE_MS = 30_000  # a holder that has not advanced its job for this long is taken for dead
-
-
-class NoSuchJob(TesseraError):
-    default_message = "The specified job does not exist."
 
 
 @dataclass(frozen=True)
