@@ -97,6 +97,9 @@ def test_counters_follow_parts_uploaded_replaced_and_left_out_of_complete(tmp_pa
         assert await _counters(storage, upload_id) == (2, 30)
         await multipart.upload_part(storage, BUCKET, "a", upload_id, 2, _body(b"y" * 5), size=5, content_md5=None)
         assert await _counters(storage, upload_id) == (2, 15)  # replaced: by the difference
+        summary = (await part_management.list_incomplete(storage, BUCKET)).entries[0]
+        age_ms = storage.clock() - summary.last_part_ms
+        assert summary.cost_so_far == pytest.approx(storage.prices.cost("Standard", 15 * age_ms), rel=0.2, abs=1e-15)
         assert (await fsck(storage)).ok
         async with storage.db.write() as conn:  # damage it: fsck must say so
             await conn.execute(sa.update(uploads).where(uploads.c.upload_id == upload_id).values(part_count=7))
@@ -118,11 +121,16 @@ def test_the_migration_counts_the_parts_of_uploads_made_before_it(tmp_path: Path
                             "storage_class, content_type, headers, user_meta) VALUES (?, 1, 'k', ?, 0, 'me', "
                             "'Standard', 'x', '{}', '{}')", (upload_id, state))
             for number, size in ((1, 100), (2, 50)):
-                raw.execute("INSERT INTO parts VALUES ('U1', ?, ?, 'E', '0', ?, 0)", (number, size, f"b{number}"))
+                raw.execute("INSERT INTO parts VALUES ('U1', ?, ?, 'E', '0', ?, ?)",
+                            (number, size, f"b{number}", number * 1000))
         storage = await open_storage(argparse.Namespace(data_dir=str(tmp_path), metadata_url=None, prices=None))
         try:
             assert await _counters(storage, "U1") == (2, 150)
             assert await _counters(storage, "U2") == (0, 0)
+            async with storage.db.read() as conn:
+                stamped = (await conn.execute(sa.select(uploads.c.part_uploaded_byte_ms)
+                                              .where(uploads.c.upload_id == "U1"))).scalar_one()
+            assert stamped == 100 * 1000 + 50 * 2000
         finally:
             await storage.db.close()
 
@@ -168,16 +176,28 @@ def test_paging_in_every_order_never_repeats_or_skips_an_upload(tmp_path: Path) 
     _run(tmp_path, scenario)
 
 
-def test_a_prefix_narrows_the_listing_and_its_totals(tmp_path: Path) -> None:
+def test_a_prefix_narrows_the_listing_and_its_totals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     async def scenario(storage: Storage) -> None:
         await _upload(storage, "logs/a", [3])
         await _upload(storage, "logs/b", [4, 4])
+        await _upload(storage, "logs/c", [])
         await _upload(storage, "logz", [100])
         page = await part_management.list_incomplete(storage, BUCKET, prefix="logs/", sort="size", descending=True)
-        assert [e.key for e in page.entries] == ["logs/b", "logs/a"]
-        assert page.totals == part_management.PartTotals(2, 3, 11)
+        assert [e.key for e in page.entries] == ["logs/b", "logs/a", "logs/c"]
+        assert page.totals == part_management.PartTotals(3, 3, 11)
+        # A prefix matching many uploads: counted up to a limit, and the page walks the order's index.
+        monkeypatch.setattr(part_management, "PREFIX_COUNT_LIMIT", 2)
+        monkeypatch.setattr(part_management, "_walk_above", lambda uploads, limit: 1)
+        walked = await part_management.list_incomplete(storage, BUCKET, prefix="logs/", sort="size", descending=True,
+                                                       limit=2)
+        assert [e.key for e in walked.entries] == ["logs/b", "logs/a"]
+        assert (walked.totals.uploads, walked.totals.exact) == (2, False)
+        rest = await part_management.list_incomplete(storage, BUCKET, prefix="logs/", sort="size", descending=True,
+                                                     limit=2, cursor=walked.next_cursor)
+        assert [e.key for e in rest.entries] == ["logs/c"]
+        assert await part_management.totals(storage, BUCKET, prefix="logs/") == part_management.PartTotals(3, 3, 11)
         whole = await part_management.list_incomplete(storage, BUCKET)
-        assert whole.totals == part_management.PartTotals(3, 4, 111)  # from the usage counters
+        assert whole.totals == part_management.PartTotals(4, 4, 111)  # from the usage counters
         assert whole.entries[0].cost_so_far >= 0 and whole.entries[0].monthly_cost > 0
 
     _run(tmp_path, scenario)

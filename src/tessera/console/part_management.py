@@ -41,8 +41,8 @@ def _upload(u: UploadSummary) -> dict[str, Any]:
             "cost_so_far": u.cost_so_far, "monthly_cost": u.monthly_cost}
 
 
-def _totals(t: PartTotals) -> dict[str, int]:
-    return {"uploads": t.uploads, "parts": t.parts, "bytes": t.bytes}
+def _totals(t: PartTotals) -> dict[str, Any]:
+    return {"uploads": t.uploads, "parts": t.parts, "bytes": t.bytes, "exact": t.exact}
 
 
 def _part(p: Part) -> dict[str, Any]:

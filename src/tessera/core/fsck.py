@@ -47,9 +47,11 @@ incomplete upload's part counters must match its parts."""
     for blob_id, state in sorted(states.items()):
         if state == blob_rows.LIVE and blob_id not in referenced:
             report.problems.append(f"blob {blob_id} is live but nothing refers to it (a leak)")
-    for upload_id, count, counted, size, measured in miscounted:
-        report.problems.append(f"upload {upload_id} counts {count} parts of {size} bytes but holds {counted} of "
-                               f"{measured}")
+    for wrong in miscounted:
+        report.problems.append(
+            f"upload {wrong.upload_id} counts {wrong.counted.parts} parts of {wrong.counted.bytes} bytes "
+            f"(uploaded byte-ms {wrong.uploaded_byte_ms[0]:.6g}) but holds {wrong.found.parts} of "
+            f"{wrong.found.bytes} ({wrong.uploaded_byte_ms[1]:.6g})")
     report.unreferenced_files = sorted(set(files) - set(referenced))
     return report
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.errors import InvalidArgument, NoSuchUpload
 from tessera.core.metering import PART, UPLOAD, BucketUsage, Tally
@@ -28,6 +30,10 @@ from tessera.meta import usage as usage_rows
 
 SORTS = tuple(rows.SORT_COLUMNS)  # key, initiated, last_part, parts, size
 MAX_LIMIT = 1000
+# A listing under a prefix counts its matches up to this many (an index range of that length:
+# tens of milliseconds); beyond it the listing says "more than", and the confirmation before a
+# deletion counts them all (totals()).
+PREFIX_COUNT_LIMIT = 3000
 DELETE_BATCH = 200  # uploads per transaction when deleting
 _TEXT_SORTS = frozenset({"key"})
 
@@ -53,6 +59,7 @@ class PartTotals:
     uploads: int
     parts: int
     bytes: int
+    exact: bool = True  # False: a listing's prefix matched more than PREFIX_COUNT_LIMIT uploads (a lower bound)
 
 
 @dataclass(frozen=True)
@@ -126,14 +133,20 @@ async def list_incomplete(storage: Storage, bucket_name: str, *, prefix: str = "
     backwards = position is not None and position.backwards
     async with storage.db.read() as conn:
         bucket = await bucket_rows.get(conn, bucket_name)
+        whole = await _totals(conn, bucket.bucket_id)
+        totals = whole
+        walk = False
+        if prefix:
+            counted = await rows.counts(conn, bucket.bucket_id, prefix=prefix, up_to=PREFIX_COUNT_LIMIT)
+            exact = counted.uploads <= PREFIX_COUNT_LIMIT
+            totals = PartTotals(min(counted.uploads, PREFIX_COUNT_LIMIT), counted.parts, counted.bytes, exact)
+            walk = sort != "key" and counted.uploads > _walk_above(whole.uploads, limit)
         found = await rows.page(conn, bucket.bucket_id, sort=sort, descending=descending, prefix=prefix,
                                 position=(position.value, position.upload_id) if position else None,
-                                backwards=backwards, limit=limit + 1)
-        more = len(found) > limit
-        shown = (found[1:] if backwards else found[:limit]) if more else found
+                                backwards=backwards, limit=limit + 1, prefix_as_filter=walk)
         now = storage.clock()
-        held = await rows.stored_byte_ms(conn, [r.upload_id for r in shown], now)
-        totals = await _totals(conn, bucket.bucket_id, prefix=prefix)
+    more = len(found) > limit
+    shown = (found[1:] if backwards else found[:limit]) if more else found
 
     def at(row: rows.UploadRow, back: bool) -> str:
         return encode_cursor(Cursor(sort, descending, row.sort_value, row.upload_id, back))
@@ -141,14 +154,24 @@ async def list_incomplete(storage: Storage, bucket_name: str, *, prefix: str = "
     has_next = bool(shown) and (more if not backwards else True)
     has_previous = bool(shown) and (more if backwards else position is not None)
     return UploadsPage(
-        entries=[_summary(storage, r, held.get(r.upload_id, 0.0)) for r in shown],
+        entries=[_summary(storage, r, now) for r in shown],
         next_cursor=at(shown[-1], False) if has_next else None,
         previous_cursor=at(shown[0], True) if has_previous else None,
         totals=totals,
     )
 
 
-def _summary(storage: Storage, row: rows.UploadRow, byte_ms: float) -> UploadSummary:
+def _walk_above(bucket_uploads: int, limit: int) -> int:
+    """How many uploads a prefix must match for a page in another order than the key's to walk
+    that order's index (filtering on the prefix) rather than sort the prefix's matches: reading
+    about ``limit × bucket_uploads / matches`` index entries beats sorting ``matches`` rows once
+    matches pass √(limit × bucket_uploads)."""
+    return min(PREFIX_COUNT_LIMIT, max(1000, math.isqrt(limit * max(bucket_uploads, 1))))
+
+
+def _summary(storage: Storage, row: rows.UploadRow, now_ms: int) -> UploadSummary:
+    # Σ size × (now − uploaded at) = part_bytes × now − Σ size × uploaded at (the counter).
+    byte_ms = max(0.0, row.part_bytes * float(now_ms) - row.part_uploaded_byte_ms)
     return UploadSummary(
         upload_id=row.upload_id, key=row.key, initiated_ms=row.initiated_ms, last_part_ms=row.last_part_ms,
         parts=row.part_count, bytes=row.part_bytes, storage_class=row.storage_class, initiator=row.initiator,
@@ -157,7 +180,7 @@ def _summary(storage: Storage, row: rows.UploadRow, byte_ms: float) -> UploadSum
     )
 
 
-async def _totals(conn: Any, bucket_id: int, *, prefix: str = "", upload_ids: list[str] | None = None) -> PartTotals:
+async def _totals(conn: AsyncConnection, bucket_id: int, *, prefix: str = "", upload_ids: list[str] | None = None) -> PartTotals:
     if upload_ids is None and not prefix:
         # The whole bucket: its usage counters, kept with every change — no scan.
         counters = BucketUsage({(r.storage_class, r.kind): Tally(r.count, r.bytes, r.billed_bytes)
@@ -220,7 +243,6 @@ async def upload_parts(storage: Storage, bucket_name: str, upload_id: str, *, af
         if row is None:
             raise NoSuchUpload(UploadId=upload_id)
         found = await upload_rows.parts_page(conn, upload_id, after_number=after_number, limit=limit + 1)
-        held = await rows.stored_byte_ms(conn, [upload_id], storage.clock())
     shown = found[:limit]
-    return UploadParts(_summary(storage, row, held.get(upload_id, 0.0)), shown,
+    return UploadParts(_summary(storage, row, storage.clock()), shown,
                        shown[-1].part_number if len(found) > limit else None)

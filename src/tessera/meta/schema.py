@@ -209,6 +209,10 @@ uploads = sa.Table(
     # Management sorts and pages by them (docs/console.md, Part Management).
     sa.Column("part_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("part_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    # Σ size × upload time (ms) of its parts, in floating point (it outgrows 64-bit integers):
+    # part_bytes × now − this is how many byte-milliseconds its parts have been stored, their
+    # cost so far, without reading them.
+    sa.Column("part_uploaded_byte_ms", sa.Float, nullable=False, server_default="0"),
     sa.Index(
         "ix_uploads_active_listing",
         "bucket_id",

@@ -122,9 +122,11 @@ document.addEventListener("DOMContentLoaded", () => {
     $("next-page").disabled = !state.next;
     $("previous-page").disabled = !state.previous;
     const t = page.totals;
-    $("summary").textContent = `${plural(t.uploads, "incomplete upload")} ` +
-      `${state.prefix ? `whose key starts with “${state.prefix}” ` : ""}` +
-      `${t.uploads === 1 ? "holds" : "hold"} ${plural(t.parts, "part")}, ${Console.bytes(t.bytes)}.`;
+    const scope = state.prefix ? `whose key starts with “${state.prefix}” ` : "";
+    $("summary").textContent = t.exact
+      ? `${plural(t.uploads, "incomplete upload")} ${scope}${t.uploads === 1 ? "holds" : "hold"} ` +
+        `${plural(t.parts, "part")}, ${Console.bytes(t.bytes)}.`
+      : `More than ${plural(t.uploads, "incomplete upload")} ${scope}(Delete All counts them all before it asks).`;
     $("delete-all").disabled = t.uploads === 0;
     table.setAttribute("aria-busy", "false");
     showSortState();

@@ -19,11 +19,14 @@ ORDERS = (("initiated", "initiated_ms"), ("parts", "part_count"), ("bytes", "par
 def upgrade() -> None:
     op.add_column("uploads", sa.Column("part_count", sa.Integer, nullable=False, server_default="0"))
     op.add_column("uploads", sa.Column("part_bytes", sa.BigInteger, nullable=False, server_default="0"))
+    op.add_column("uploads", sa.Column("part_uploaded_byte_ms", sa.Float, nullable=False, server_default="0"))
     # Count once what active uploads hold now; from here on the writes keep the counters.
     op.execute("""
         UPDATE uploads SET
             part_count = (SELECT COUNT(*) FROM parts WHERE parts.upload_id = uploads.upload_id),
-            part_bytes = (SELECT COALESCE(SUM(size), 0) FROM parts WHERE parts.upload_id = uploads.upload_id)
+            part_bytes = (SELECT COALESCE(SUM(size), 0) FROM parts WHERE parts.upload_id = uploads.upload_id),
+            part_uploaded_byte_ms = (SELECT COALESCE(SUM(CAST(size AS DOUBLE PRECISION) * last_modified_ms), 0)
+                                     FROM parts WHERE parts.upload_id = uploads.upload_id)
         WHERE state = 'active'
     """)
     for name, column in ORDERS:
@@ -37,5 +40,6 @@ def downgrade() -> None:
     for name, _ in ORDERS:
         op.drop_index(f"ix_uploads_active_by_{name}", table_name="uploads")
     with op.batch_alter_table("uploads") as batch:
+        batch.drop_column("part_uploaded_byte_ms")
         batch.drop_column("part_bytes")
         batch.drop_column("part_count")
