@@ -14,9 +14,10 @@ uploads are made in two ways:
   nothing measured here reads.
 
 Then a signed-in console session (the sign-in form, as a browser) requests each page and API
-call ``--rounds`` times over one keep-alive connection and the table gives the wall time over
-loopback — the server's time plus a loopback round trip — at the median and the 99th
-percentile; the issue's target is 100 ms. The query plans of the listing in each order follow,
+call ``--rounds`` times over one keep-alive connection; the table gives, at the median and the
+99th percentile, the server's own time for each request (from its access log: from the request
+read to the answer ready) and the wall time over loopback. The issue's target is 100 ms of
+server time. The machine's other load shows in the 99th percentiles: run it on a quiet one. The query plans of the listing in each order follow,
 from EXPLAIN: each order walks its own index; a prefix search in a non-key order reads the
 prefix's key range and sorts it when the prefix matches few uploads, and walks the order's index
 filtering on the prefix when it matches many (``core.part_management``, ``_walk_above``).
@@ -33,6 +34,7 @@ import asyncio
 import concurrent.futures
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -159,18 +161,34 @@ async def plans(url: str) -> list[tuple[str, str]]:
     return lines
 
 
-def measure(api: ConsoleApi, path: str, rounds: int, *, method: str = "GET", body: dict | None = None) -> tuple[float, float]:
+ACCESS_LINE = re.compile(r"tessera\.access: \S+ (\w+) (\S+) (\d{3}) ([\d.]+)ms")
+
+
+def _p50_p99(times: list[float]) -> tuple[float, float]:
+    cuts = quantiles(times, n=100, method="inclusive")
+    return cuts[49], cuts[98]
+
+
+def measure(server: TesseraServer, api: ConsoleApi, path: str, rounds: int, *, method: str = "GET",
+            body: dict | None = None) -> tuple[float, float, float, float]:
+    """(server p50, server p99, wall p50, wall p99) in ms: the server's own time from its access
+    log, the client's over loopback."""
     for _ in range(3):  # warm up: connection, caches
         answer = api.request(method, path, json=body)
         assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
+    log_from = server.log_path.stat().st_size
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
         answer = api.request(method, path, json=body)
         times.append((time.perf_counter() - started) * 1000)
         assert answer.status_code == 200, (path, answer.status_code)
-    cuts = quantiles(times, n=100, method="inclusive")
-    return cuts[49], cuts[98]
+    with open(server.log_path, "rb") as log:
+        log.seek(log_from)
+        logged = [float(m.group(4)) for m in ACCESS_LINE.finditer(log.read().decode(errors="replace"))
+                  if m.group(1) == method]
+    assert len(logged) == rounds, (path, len(logged))
+    return (*_p50_p99(logged), *_p50_p99(times))
 
 
 def run(args: argparse.Namespace, metadata_url: str | None) -> None:
@@ -222,8 +240,7 @@ def run(args: argparse.Namespace, metadata_url: str | None) -> None:
             ]
             results = []
             for name, method, path, body in cases:
-                p50, p99 = measure(api, path, args.rounds, method=method, body=body)
-                results.append((name, p50, p99))
+                results.append((name, *measure(server, api, path, args.rounds, method=method, body=body)))
             explained = asyncio.run(plans(url))
         finally:
             server.stop()
@@ -233,12 +250,13 @@ def run(args: argparse.Namespace, metadata_url: str | None) -> None:
     print(f"made through the API: {args.through_api:,} initiates at {rate:,.0f}/s (8 threads) — "
           f"{args.uploads / rate / 60:,.0f} min for all {args.uploads:,}; the other {seeded:,} inserted "
           f"in {seed_seconds:.0f} s")
-    width = max(len(name) for name, _, _ in results)
+    width = max(len(r[0]) for r in results)
     print()
-    print(f"{'request':<{width}}  {'p50 ms':>7}  {'p99 ms':>7}")
-    for name, p50, p99 in results:
-        flag = "" if p99 < 100 else "  over 100 ms"
-        print(f"{name:<{width}}  {p50:7.1f}  {p99:7.1f}{flag}")
+    print(f"{'':<{width}}  {'server time':^17}  {'over loopback':^17}")
+    print(f"{'request':<{width}}  {'p50 ms':>8} {'p99 ms':>8}  {'p50 ms':>8} {'p99 ms':>8}")
+    for name, s50, s99, w50, w99 in results:
+        flag = "" if s99 < 100 else "  server p99 over 100 ms"
+        print(f"{name:<{width}}  {s50:8.1f} {s99:8.1f}  {w50:8.1f} {w99:8.1f}{flag}")
     print()
     print("query plans (EXPLAIN)")
     width = max(len(name) for name, _ in explained)
