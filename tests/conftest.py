@@ -19,6 +19,20 @@ from tests.support.postgres import PostgresCluster
 from tests.support.server import TesseraServer
 
 BACKENDS = ["sqlite", "postgresql"]
+FIGURES = "reliability figures"  # a user property: one line of a reliability test's figures
+_figures: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "teardown":
+        _figures.extend(value for name, value in report.user_properties if name == FIGURES)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    if _figures:
+        terminalreporter.section(FIGURES)
+        for line in _figures:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

@@ -9,14 +9,13 @@ from typing import Callable, Iterator
 
 import pytest
 
-from tests.conftest import start_server
+from tests.conftest import FIGURES, start_server
 from tests.reliability.knobs import knob
 from tests.support.server import TesseraServer
 
 CONFIGURATIONS = [("sqlite", 1), ("sqlite", 2), ("postgresql", 1), ("postgresql", 2)]
 # Seconds one test may take before pytest-timeout stops it: long runs need far more than CI's.
 TIMEOUT = knob("TEST_TIMEOUT", ci=600, long=6 * 3600)
-_summaries: list[str] = []
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -26,19 +25,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.timeout(TIMEOUT))
 
 
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    if _summaries:
-        terminalreporter.section("reliability figures")
-        for line in _summaries:
-            terminalreporter.write_line(line)
-
-
 @pytest.fixture
 def summary(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    """Record the one-line summary of a test's figures (printed at the end of the session)."""
+    """Record the one-line summary of a test's figures (printed at the end of the session, by
+    tests/conftest.py; it travels in the test's report, so ``pytest -n`` keeps it too)."""
 
     def record(line: str) -> None:
-        _summaries.append(f"{request.node.name}: {line}")
+        request.node.user_properties.append((FIGURES, f"{request.node.name}: {line}"))
 
     return record
 

@@ -18,6 +18,10 @@ TEST_ACCESS_KEY_SECRET = "tessera-test-secret-do-not-use"
 _running: set["TesseraServer"] = set()
 
 
+class PortTaken(RuntimeError):
+    """The port chosen was bound by someone else before the server could bind it."""
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -62,30 +66,61 @@ class TesseraServer:
         return command + list(self.extra_args)
 
     def start(self) -> "TesseraServer":
-        if not self.port:
-            self.port = free_port()
+        chosen_here = not self.port
+        for attempt in range(5):
+            if chosen_here:
+                self.port = free_port()
+            try:
+                self._launch()
+                return self
+            except PortTaken:
+                # Another test process (pytest -n) was handed the same free port: take another.
+                if not chosen_here or attempt == 4:
+                    raise
+        return self
+
+    def _launch(self) -> None:
         env = {**os.environ, "OSS_ACCESS_KEY_ID": self.access_key_id,
                "OSS_ACCESS_KEY_SECRET": self.access_key_secret, **self.env}
         log = open(self.log_path, "ab")
+        self._log_start = log.tell()
         self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
                                         start_new_session=True)
         log.close()
         _running.add(self)
         self._wait_until_healthy()
-        return self
+
+    def _answers_for_us(self, worker: str | None) -> bool:
+        """Whether the health answer came from this server's own process (or one of its workers),
+        not from another test process's server that holds the port."""
+        assert self.process is not None
+        if worker is None or not worker.isdigit():
+            return False
+        if int(worker) == self.process.pid:
+            return True
+        try:
+            return int(worker) in self.worker_pids()
+        except OSError:
+            return False
 
     def _wait_until_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"tessera exited with {self.process.returncode}:\n{self.log_tail()}")
+                code, self.process = self.process.returncode, None
+                _running.discard(self)
+                tail = self.log_tail()
+                if "address is already in use" in self.log_text()[self._log_start:]:
+                    raise PortTaken(self.port)
+                raise RuntimeError(f"tessera exited with {code}:\n{tail}")
             try:
                 with urllib.request.urlopen(f"{self.endpoint}/-/health", timeout=1) as response:
-                    if response.status == 200:
+                    if response.status == 200 and self._answers_for_us(response.headers.get("X-Tessera-Worker")):
                         return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"tessera did not become healthy in {timeout}s:\n{self.log_tail()}")
 
