@@ -143,7 +143,7 @@ async def plans(url: str) -> list[tuple[str, str]]:
         async with db.read() as conn:
             bucket_id = (await conn.execute(sa.select(buckets.c.bucket_id).where(buckets.c.name == BUCKET))).scalar_one()
             for sort in SORTS:
-                for prefix, walk in (("", False), ("dir07/", False), ("dir", True)):
+                for prefix, walk in (("", False), ("rare/", False), ("dir07/", False), ("dir", True)):
                     if walk and sort == "key":
                         continue
                     position = None if prefix else ("dir20/" if sort == "key" else 5, "0")
@@ -153,7 +153,8 @@ async def plans(url: str) -> list[tuple[str, str]]:
                     explain = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
                     rows = [str(tuple(r)[-1]).strip() for r in await conn.execute(sa.text(explain + sql))]
                     shown = [r for r in rows if "INDEX" in r.upper() or "Sort" in r or "B-TREE" in r] or rows[:2]
-                    case = {"": "after a cursor", "dir07/": "prefix dir07/ (2 %)", "dir": "prefix dir (98 %)"}[prefix]
+                    case = {"": "after a cursor", "rare/": "prefix rare/ (20)", "dir07/": "prefix dir07/ (2 %)",
+                            "dir": "prefix dir (98 %)"}[prefix]
                     lines.append((f"{sort}, descending, {case}",
                                   "; ".join(shown[:3])))
     finally:

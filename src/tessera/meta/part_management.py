@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tessera.meta.ranges import key_window
+from tessera.meta.ranges import successor
 from tessera.meta.schema import parts, uploads
 
 ACTIVE = "active"
@@ -59,11 +59,22 @@ def _active(bucket_id: int, prefix: str, *, prefix_as_filter: bool = False) -> l
     """Active uploads of the bucket under ``prefix``: as a key range (a seek in the key index),
     or — ``prefix_as_filter`` — as a test on each row, which no index serves, so that the planner
     walks the index of the requested order instead."""
+    window: list[sa.ColumnElement] = []
     if prefix and prefix_as_filter:
-        window = [sa.func.substr(uploads.c.key, 1, len(prefix)) == prefix]  # code points on both engines
-    else:
-        window = key_window(uploads.c.key, prefix)
+        window = [sa.func.substr(uploads.c.key, 1, len(prefix)) == _inline(prefix)]  # code points on both engines
+    elif prefix:
+        window = [uploads.c.key >= _inline(prefix)]
+        upper = successor(prefix)
+        if upper is not None:
+            window.append(uploads.c.key < _inline(upper))
     return [uploads.c.bucket_id == bucket_id, uploads.c.state == ACTIVE, *window]
+
+
+def _inline(key: str) -> sa.BindParameter:
+    """A key bound into the statement's text rather than as a parameter: PostgreSQL re-plans a
+    prepared statement generically after a few runs, and a generic plan cannot know whether the
+    prefix matches 20 uploads or 98 000 — it then walks a whole index for a handful of rows."""
+    return sa.bindparam(None, key, type_=uploads.c.key.type, literal_execute=True)
 
 
 def _beyond(column: sa.ColumnElement, position: tuple[Any, str], *, reverse: bool) -> list[sa.ColumnElement]:
@@ -84,7 +95,13 @@ def page_query(bucket_id: int, *, sort: str, descending: bool, prefix: str, posi
     conditions = _active(bucket_id, prefix, prefix_as_filter=prefix_as_filter)
     if position is not None:
         conditions.extend(_beyond(column, position, reverse=reverse))
-    order = [column.desc(), uploads.c.upload_id.desc()] if reverse else [column, uploads.c.upload_id]
+    ordering = column
+    if prefix and sort != "key" and not prefix_as_filter:
+        # The prefix matches few uploads: read its key range and sort them. Ordering by an
+        # expression no index has keeps PostgreSQL's planner from walking the whole order's
+        # index instead, which it prefers under a LIMIT however few rows match.
+        ordering = column + 0
+    order = [ordering.desc(), uploads.c.upload_id.desc()] if reverse else [ordering, uploads.c.upload_id]
     return sa.select(*_ROW, column.label("sort_value")).where(*conditions).order_by(*order).limit(limit)
 
 
