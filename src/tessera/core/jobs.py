@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 DELETE_UPLOADS = "delete-uploads"
 # Uploads per transaction. TESSERA_JOB_BATCH sets another: smaller batches hold row locks for
 # less time (and let a test see a job mid-way).
-BATCH = int(os.environ.get("TESSERA_JOB_BATCH") or 200)
+BATCH = max(1, int(os.environ.get("TESSERA_JOB_BATCH") or 200))
 STALE_MS = 30_000  # a holder that has not advanced its job for this long is taken for dead
 
 
