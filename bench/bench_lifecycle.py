@@ -95,10 +95,13 @@ async def main(args: argparse.Namespace) -> None:
             await storage.db.close()
     assert (would.matched, outcome.matched, outcome.parts) == (args.expired, args.expired, args.expired), outcome
     assert left == args.live and files == args.live, (left, files)
+    assert len(would.items) == min(args.expired, 200) and would.truncated == (args.expired > 200)
     rows = [
         ("metadata", "SQLite (WAL, synchronous=FULL)" if not args.metadata_url else "PostgreSQL"),
         ("seeded (not timed work)", f"{args.expired:,} expired + {args.live:,} live uploads in {seeded:.1f} s"),
         ("dry run: uploads / parts / bytes found", f"{would.matched:,} / {would.parts:,} / {would.bytes:,}"),
+        ("dry run: uploads named (first, oldest)", f"{len(would.items):,}, e.g. {would.items[0].key} "
+                                                     f"({would.items[0].age_ms / DAY_MS:.0f} days)"),
         ("dry run time", f"{previewed:.2f} s"),
         ("run: uploads aborted / parts / bytes freed", f"{outcome.matched:,} / {outcome.parts:,} / {outcome.bytes:,}"),
         ("run time (abort + free the files)", f"{cleaned:.2f} s ({outcome.matched / cleaned:,.0f} uploads/s)"),

@@ -71,3 +71,41 @@ def test_an_object_overwritten_after_selection_is_left_alone(tmp_path: Path) -> 
         assert (await objects.object_info(storage, "engine", "k")).etag != first.etag
 
     _run(tmp_path, scenario)
+
+
+def test_a_dry_run_counts_what_the_run_then_does_and_names_the_first(tmp_path: Path) -> None:
+    from tessera.core.lifecycle import engine
+    from tessera.core.lifecycle.config import put_lifecycle
+    from tessera.core.lifecycle.rules import (AbortMultipartUpload, Exclusion, Expiration, Filter, Rule, Tag,
+                                              Transition)
+
+    rules = [
+        Rule("parts", prefix="tmp/", abort_multipart_upload=AbortMultipartUpload(days=1),
+             filter=Filter(exclusions=(Exclusion("tmp/keep/"),))),
+        Rule("small-logs", prefix="logs/", expiration=Expiration(days=1), filter=Filter(size_less_than=5)),
+        Rule("cold", prefix="data/", transitions=(Transition("IA", days=1),)),
+        Rule("tagged", prefix="t/", expiration=Expiration(days=1), tags=(Tag("drop", "yes"),)),
+    ]
+
+    async def scenario(storage: Storage) -> None:
+        for key in ("tmp/a", "tmp/b", "tmp/c", "tmp/keep/d", "other/e"):
+            await _upload_with_part(storage, key)
+        for key, size, tags in (("logs/1", 3, {}), ("logs/2", 4, {}), ("logs/3", 9, {}), ("data/x", 6, {}),
+                                ("data/y", 7, {}), ("t/1", 1, {"drop": "yes"}), ("t/2", 1, {}),
+                                ("t/3", 2, {"drop": "yes"})):
+            await objects.put_object(storage, "engine", key, _body(b"z" * size), size=size, content_md5=None,
+                                     attrs=ObjectAttributes(tags=tags))
+        await put_lifecycle(storage, "engine", rules)
+        later = storage.clock() + 2 * 86_400_000
+        dry = await engine.run(storage, now_ms=later, dry_run=True, named=1)
+        done = await engine.run(storage, now_ms=later, named=10)
+        totals = {(o.rule_id, o.action): (o.matched, o.parts, o.bytes) for o in done.outcomes if o.rule_id}
+        assert totals == {("parts", "AbortMultipartUpload"): (3, 3, 12), ("small-logs", "Expiration"): (2, 0, 7),
+                          ("cold", "Transition:IA"): (2, 0, 13), ("tagged", "Expiration"): (2, 0, 3)}
+        assert {(o.rule_id, o.action): (o.matched, o.parts, o.bytes) for o in dry.outcomes if o.rule_id} == totals
+        for o in dry.outcomes:
+            if o.rule_id:
+                assert len(o.items) == 1 and o.truncated and o.items[0].age_ms >= 2 * 86_400_000 - 60_000
+        assert {i.key for o in done.outcomes if o.rule_id == "parts" for i in o.items} == {"tmp/a", "tmp/b", "tmp/c"}
+
+    _run(tmp_path, scenario)

@@ -41,6 +41,11 @@ def test_preview_shows_what_unsaved_rules_would_do(server: TesseraServer, client
     assert response.status == 200 and response.headers["Content-Type"].startswith("application/json")
     outcomes = {o["rule_id"]: o for o in json.loads(response.body)["outcomes"]}
     assert (outcomes["stale"]["matched"], outcomes["stale"]["parts"], outcomes["stale"]["bytes"]) == (1, 1, 5)
+    assert [(i["key"], i["upload_id"], i["parts"], i["bytes"]) for i in outcomes["stale"]["items"]] == [
+        ("tmp/forgotten", upload_id, 1, 5)]
+    assert outcomes["old"]["items"][0]["key"] == "logs/a" and outcomes["old"]["items"][0]["age_ms"] > 3 * 86_400_000
+    counted = json.loads(preview(server, {"bucket": bucket_name, "now": later, "limit": "0"}).body)["outcomes"]
+    assert [(o["matched"], o["items"], o["truncated"]) for o in counted] == [(1, [], True), (1, [], True)]
     assert (outcomes["old"]["action"], outcomes["old"]["matched"], outcomes["old"]["bytes"]) == ("Expiration", 1, 3)
     # Nothing was saved and nothing changed.
     with pytest.raises(oss2.exceptions.NoSuchLifecycle):

@@ -75,10 +75,14 @@ def test_abort_by_days_counts_from_the_last_update(server: TesseraServer, bucket
 
     assert outcome(run(server, bucket.bucket_name, started + 2 * DAY), "parts", "AbortMultipartUpload")["matched"] == 0
     # Three days after initiation, but not after busy's latest part: only idle goes.
-    report = run(server, bucket.bucket_name, started + 3 * DAY + 1.5)
-    assert outcome(report, "parts", "AbortMultipartUpload") == {
-        "bucket": bucket.bucket_name, "rule_id": "parts", "action": "AbortMultipartUpload",
-        "matched": 1, "parts": 0, "bytes": 0, "examples": ["tmp/idle"]}
+    at = started + 3 * DAY + 1.5
+    report = run(server, bucket.bucket_name, at)
+    aborted = outcome(report, "parts", "AbortMultipartUpload")
+    [named] = aborted.pop("items")
+    assert aborted == {"bucket": bucket.bucket_name, "rule_id": "parts", "action": "AbortMultipartUpload",
+                       "matched": 1, "parts": 0, "bytes": 0, "truncated": False}
+    assert (named["key"], named["upload_id"], named["parts"], named["bytes"]) == ("tmp/idle", idle, 0, 0)
+    assert abs(named["age_ms"] - (at - started) * 1000) < 2000  # since initiation: it has no part
     assert set(upload_ids(bucket)) == {"tmp/busy", "keep/other"}
     with pytest.raises(oss2.exceptions.NoSuchUpload):
         bucket.list_parts("tmp/idle", idle)
@@ -265,3 +269,39 @@ def test_a_part_in_flight_when_the_rule_aborts_leaves_nothing(server: TesseraSer
     response = raw.read_response(sock, "PUT")
     assert (response.status, response.code) == (404, "NoSuchUpload")
     assert raw.settle(server.data_dir, before) == set()
+
+
+def test_dry_run_names_the_uploads_and_objects_it_would_act_on(server: TesseraServer, bucket: oss2.Bucket) -> None:
+    bucket.put_bucket_lifecycle(rules(
+        LifecycleRule("parts", "tmp/", status=LifecycleRule.ENABLED, abort_multipart_upload=AbortMultipartUpload(days=1)),
+        LifecycleRule("logs", "logs/", status=LifecycleRule.ENABLED, expiration=LifecycleExpiration(days=1))))
+    started = time.time()
+    stale = {key: bucket.init_multipart_upload(key).upload_id for key in ("tmp/a", "tmp/b", "tmp/c")}
+    bucket.upload_part("tmp/b", stale["tmp/b"], 1, b"12345")
+    bucket.upload_part("tmp/b", stale["tmp/b"], 2, b"678")
+    bucket.put_object("logs/old", b"x" * 7)
+    stale_by = time.time()
+    fresh = bucket.init_multipart_upload("tmp/fresh").upload_id
+    time.sleep(1.5)
+    bucket.upload_part("tmp/fresh", fresh, 1, b"new")  # its last update is after the cutoff
+    at = stale_by + DAY + 0.5
+
+    report = run(server, bucket.bucket_name, at, "--dry-run", "--limit", "2")
+    uploads = outcome(report, "parts", "AbortMultipartUpload")
+    assert (uploads["matched"], uploads["parts"], uploads["bytes"], uploads["truncated"]) == (3, 2, 8, True)
+    named = {item["key"]: item for item in uploads["items"]}
+    assert len(named) == 2 and set(named) < set(stale) and "tmp/fresh" not in named
+    for key, item in named.items():
+        last_update_ms = at * 1000 - item["age_ms"]
+        assert item["upload_id"] == stale[key] and started * 1000 - 2 <= last_update_ms <= stale_by * 1000 + 2
+    logs = outcome(report, "logs", "Expiration")
+    assert logs["items"] == [{"key": "logs/old", "upload_id": None, "parts": None, "bytes": 7,
+                              "age_ms": logs["items"][0]["age_ms"]}] and logs["truncated"] is False
+    assert len(upload_ids(bucket)) == 4  # a dry run changes nothing
+
+    text = server.admin("lifecycle", "run", "--bucket", bucket.bucket_name, "--dry-run", "--limit", "2",
+                        "--now", instant(at)).stdout
+    assert f"bucket {bucket.bucket_name}, rule parts, AbortMultipartUpload: 3 upload(s), 2 part(s), 8 bytes" in text
+    first = next(line for line in text.splitlines() if line.endswith(f" {uploads['items'][0]['key']}"))
+    assert uploads["items"][0]["upload_id"] in first and "1 d 0 h" in first
+    assert "  … and 1 more" in text and "logs/old" in text and "tmp/fresh" not in text

@@ -437,12 +437,17 @@ def test_lifecycle_runs_end_expired_restores(server: TesseraServer, bucket: oss2
     assert expired_outcomes(lifecycle_run(server, bucket.bucket_name, time.time())) == []  # not expired yet
     later = time.time() + 10 * DAY
     preview = expired_outcomes(lifecycle_run(server, bucket.bucket_name, later, "--dry-run"))
-    assert preview == [{"bucket": bucket.bucket_name, "rule_id": "", "action": "RestoreExpired", "matched": 2,
-                        "parts": 0, "bytes": 2 * len(DATA), "examples": ["a", "b"]}]
+    [named] = preview
+    items = named.pop("items")
+    assert named == {"bucket": bucket.bucket_name, "rule_id": "", "action": "RestoreExpired", "matched": 2,
+                     "parts": 0, "bytes": 2 * len(DATA), "truncated": False}
+    assert [(i["key"], i["bytes"], i["upload_id"]) for i in items] == [("a", len(DATA), None), ("b", len(DATA), None)]
+    assert all(0 < i["age_ms"] < 10 * DAY * 1000 for i in items), items  # since the copy expired
     assert restored(bucket, "a")  # a dry run changes nothing
 
     done = expired_outcomes(lifecycle_run(server, bucket.bucket_name, later, "--batch-size", "1"))
-    assert [(o["matched"], o["bytes"], sorted(o["examples"])) for o in done] == [(2, 2 * len(DATA), ["a", "b"])]
+    assert [(o["matched"], o["bytes"], sorted(i["key"] for i in o["items"])) for o in done] == [
+        (2, 2 * len(DATA), ["a", "b"])]
     assert restore_state(bucket, "a") is None and restore_state(bucket, "b") is None
     assert_frozen(bucket, "a")
     assert expired_outcomes(lifecycle_run(server, bucket.bucket_name, later)) == []  # nothing left to end

@@ -4,8 +4,10 @@ Requests are signed like OSS requests — signature V1 or V4, in a header or pre
 ``-`` standing where a bucket name would be (``/-/admin/...``; no bucket can be called ``-``),
 and only root access keys may call it. Errors are JSON: ``{"code": ..., "message": ...}``.
 
-    POST /-/admin/lifecycle/preview?bucket=B[&now=ISO-8601]   body: LifecycleConfiguration XML
-        What those rules would do to bucket B now (or at ``now``), before they are saved.
+    POST /-/admin/lifecycle/preview?bucket=B[&now=ISO-8601&limit=N]   body: LifecycleConfiguration XML
+        What those rules would do to bucket B now (or at ``now``), before they are saved: per
+        rule and action the totals, and the first N (default 200) uploads or objects by name —
+        key, upload ID, age, bytes, parts.
     GET /-/admin/usage/report?from=ISO&to=ISO[&bucket=B&top=N]
         Storage GB-hours and cost per bucket × storage class × kind over the window (the usage
         ledger), and the incomplete uploads whose parts cost the most in it.
@@ -41,6 +43,7 @@ from tessera.core.reports import uploads_report, usage_report
 log = logging.getLogger("tessera.access")
 
 SecretFor = Callable[[str], Awaitable[str | None]]
+MAX_NAMED = 100_000  # items a preview names per action
 
 
 async def handle(http: web.Request, own_path: str, storage: Storage, secret_for: SecretFor, *,
@@ -72,7 +75,11 @@ async def _lifecycle_preview(http: web.Request, storage: Storage, query: dict[st
     at = _instant(query, "now")
     now_ms = storage.clock() if at is None else at
     config = normalize(parse_rules(await read_whole_body(http)), allow_same_action_overlap=allows_overlap(http))
-    report = await engine.preview(storage, bucket, config, now_ms=now_ms)
+    named = _count(query, "limit", engine.NAMED)
+    if named > MAX_NAMED:
+        raise InvalidArgument(f"limit names at most {MAX_NAMED} uploads or objects per action.", name="limit",
+                              value=str(named))
+    report = await engine.preview(storage, bucket, config, now_ms=now_ms, named=named)
     return web.json_response({
         "bucket": bucket,
         "now": format_instant(now_ms),

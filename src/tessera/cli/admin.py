@@ -17,6 +17,9 @@ from typing import Any, Callable
 from tessera.core.clock import format_instant, parse_instant
 from tessera.core.tuning import GC_GRACE_MS as DEFAULT_GRACE_MS
 from tessera.core.tuning import LIFECYCLE_BATCH as DEFAULT_BATCH
+from tessera.core.tuning import LIFECYCLE_NAMED as DEFAULT_NAMED
+
+MAX_NAMED = 100_000
 
 
 def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -35,8 +38,11 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     run = lifecycle_actions.add_parser("run", help="carry out (or, with --dry-run, preview) the rules now")
     run.add_argument("--bucket", help="only this bucket")
     run.add_argument("--now", type=_instant, help="evaluate the rules as if at this ISO 8601 instant")
-    run.add_argument("--dry-run", action="store_true", help="count what would be done, change nothing")
+    run.add_argument("--dry-run", action="store_true", help="show what would be done, change nothing")
     run.add_argument("--json", action="store_true", help="print the report as JSON")
+    run.add_argument("--limit", type=_named_limit, default=DEFAULT_NAMED,
+                     help=f"uploads or objects to name per rule and action (default {DEFAULT_NAMED}); "
+                          "the totals count all of them")
     run.add_argument("--batch-size", type=_batch_size, default=DEFAULT_BATCH,
                      help=f"uploads or objects per query and per transaction (default {DEFAULT_BATCH})")
     storage_options(run)
@@ -72,6 +78,12 @@ def _batch_size(text: str) -> int:
     return int(text)
 
 
+def _named_limit(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_NAMED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_NAMED}, not {text!r}")
+    return int(text)
+
+
 def _instant(text: str) -> int:
     try:
         return parse_instant(text)
@@ -88,7 +100,7 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
         now_ms = args.now if args.now is not None else storage.clock()
         run_id, report = await lifecycle_runs.run_logged(storage, now_ms=now_ms, trigger="admin",
                                                          bucket_name=args.bucket, dry_run=args.dry_run,
-                                                         batch=args.batch_size)
+                                                         batch=args.batch_size, named=args.limit)
     except lifecycle_runs.LifecycleBusy as busy:
         print(f"tessera: {busy.message}", file=sys.stderr)
         return 1
@@ -99,9 +111,11 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
                           "outcomes": [dataclasses.asdict(o) for o in report.outcomes],
                           "errors": report.errors}, indent=2))
         return 1 if report.errors else 0
+    from tessera.cli.lifecycle_text import outcome_lines
+
     verb = "would act on" if report.dry_run else "acted on"
     print(f"lifecycle run {run_id} at {format_instant(report.now_ms)}{' (dry run)' if report.dry_run else ''}")
-    _print_outcomes([dataclasses.asdict(o) for o in report.outcomes])
+    print("\n".join(outcome_lines(report.outcomes)))
     for error in report.errors:
         print(f"ERROR bucket {error['bucket']} rule {error['rule_id']}: {error['error']}")
     total = sum(o.matched for o in report.outcomes)
@@ -109,14 +123,8 @@ async def _lifecycle_run(args: argparse.Namespace) -> int:
     return 1 if report.errors else 0
 
 
-def _print_outcomes(outcomes: list[dict]) -> None:
-    print(f"  {'bucket':<24} {'rule':<24} {'action':<24} {'matched':>8} {'parts':>8} {'bytes':>14}")
-    for o in outcomes:
-        print(f"  {o['bucket']:<24} {o['rule_id'] or '-':<24} {o['action']:<24} {o['matched']:>8} {o['parts']:>8} "
-              f"{o['bytes']:>14}")
-
-
 async def _lifecycle_log(args: argparse.Namespace) -> int:
+    from tessera.cli.lifecycle_text import outcome_lines
     from tessera.cli.runtime import open_storage
     from tessera.core.lifecycle import runs as lifecycle_runs
 
@@ -133,7 +141,7 @@ async def _lifecycle_log(args: argparse.Namespace) -> int:
         scope = f"bucket {r.bucket}" if r.bucket else "all buckets"
         print(f"run {r.run_id}: {r.trigger}{' dry run' if r.dry_run else ''}, {scope}, as of {format_instant(r.evaluated_at_ms)}; "
               f"started {format_instant(r.started_ms)}, {ended}")
-        _print_outcomes(r.outcomes)
+        print("\n".join(outcome_lines(r.outcomes)))
         for error in r.errors:
             print(f"  ERROR bucket {error['bucket']} rule {error['rule_id']}: {error['error']}")
     return 0

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tessera.console.lifecycle import lifecycle_url
 from tessera.console.request import ConsoleRequest
 from tessera.console.responses import ConsoleError, json_response
 from tessera.console.routing import Route
@@ -78,7 +79,8 @@ async def parts_page(c: ConsoleRequest) -> web.Response:
     bucket = await c.require_bucket(c.params["bucket"], Access.LIST)
     return c.render("part_management.html", nav="parts", currency=c.storage.prices.currency,
                     prefix=c.query.get("prefix", ""), sort=c.query.get("sort", "initiated"),
-                    order=c.query.get("order", "asc"), bucket_name=bucket.name)
+                    order=c.query.get("order", "asc"), bucket_name=bucket.name,
+                    lifecycle_url=lifecycle_url(bucket.name))
 
 
 async def list_uploads(c: ConsoleRequest) -> web.Response:

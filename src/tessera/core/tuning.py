@@ -4,3 +4,4 @@ the storage engine."""
 
 GC_GRACE_MS = 60 * 60 * 1000  # the collector leaves unfinished writes younger than this alone
 LIFECYCLE_BATCH = 500  # lifecycle candidates per query and per transaction
+LIFECYCLE_NAMED = 200  # uploads or objects a lifecycle outcome names (its totals count them all)

@@ -114,9 +114,7 @@ async def stale_uploads(conn: AsyncConnection, bucket_id: int, *, prefix: str, e
     def select(*position: sa.ColumnElement, count: int) -> sa.Select:
         return (
             sa.select(uploads.c.upload_id, uploads.c.key, last_update().label("last_update_ms"))
-            .where(uploads.c.bucket_id == bucket_id, uploads.c.state == "active",
-                   last_update() <= updated_at_or_before_ms, *position,
-                   *key_window(uploads.c.key, prefix), *_outside(uploads.c.key, excluded))
+            .where(*_stale(bucket_id, prefix, excluded, updated_at_or_before_ms), *position)
             .order_by(last_update(), uploads.c.upload_id)
             .limit(count)
         )
@@ -144,6 +142,32 @@ async def stale_uploads(conn: AsyncConnection, bucket_id: int, *, prefix: str, e
     return [UploadCandidate(r.upload_id, r.key, r.last_update_ms, *sizes.get(r.upload_id, (0, 0))) for r in found]
 
 
+def _stale(bucket_id: int, prefix: str, excluded: Iterable[str], updated_at_or_before_ms: int) -> list[sa.ColumnElement]:
+    return [uploads.c.bucket_id == bucket_id, uploads.c.state == "active", last_update() <= updated_at_or_before_ms,
+            *key_window(uploads.c.key, prefix), *_outside(uploads.c.key, excluded)]
+
+
+@dataclass(frozen=True)
+class Totals:
+    count: int
+    parts: int
+    bytes: int
+
+
+async def stale_upload_totals(conn: AsyncConnection, bucket_id: int, *, prefix: str, excluded: Iterable[str],
+                              updated_at_or_before_ms: int) -> Totals:
+    """How many uploads ``stale_uploads`` would give, page after page, with their parts and
+    bytes: two aggregate queries, not a walk of the pages."""
+    conditions = _stale(bucket_id, prefix, excluded, updated_at_or_before_ms)
+    count = (await conn.execute(sa.select(sa.func.count()).select_from(uploads).where(*conditions))).scalar_one()
+    matching = sa.select(uploads.c.upload_id).where(*conditions).subquery()
+    held = (await conn.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(parts.c.size), 0))
+        .select_from(parts.join(matching, matching.c.upload_id == parts.c.upload_id))
+    )).one()
+    return Totals(count, held[0], int(held[1]))
+
+
 @dataclass(frozen=True)
 class ObjectCandidate:
     key: str
@@ -159,8 +183,35 @@ async def aged_objects(conn: AsyncConnection, bucket_id: int, *, prefix: str, ex
                        limit: int) -> list[ObjectCandidate]:
     """Objects under ``prefix`` (outside ``excluded``) last modified at or before the cutoff (any
     age when None), within the size bounds and, when given, in one of ``storage_classes``."""
-    conditions = [objects.c.bucket_id == bucket_id, objects.c.key > after_key,
-                  *key_window(objects.c.key, prefix), *_outside(objects.c.key, excluded)]
+    conditions = _aged(bucket_id, prefix, excluded, modified_at_or_before_ms, size_greater_than, size_less_than,
+                       storage_classes)
+    rows = await conn.execute(
+        sa.select(objects.c.key, objects.c.size, objects.c.last_modified_ms, objects.c.storage_class, objects.c.tags)
+        .where(*conditions, objects.c.key > after_key)
+        .order_by(objects.c.key)
+        .limit(limit)
+    )
+    return [ObjectCandidate(r.key, r.size, r.last_modified_ms, r.storage_class, dict(r.tags or {})) for r in rows]
+
+
+async def aged_object_totals(conn: AsyncConnection, bucket_id: int, *, prefix: str, excluded: Iterable[str],
+                             modified_at_or_before_ms: int | None, size_greater_than: int | None,
+                             size_less_than: int | None, storage_classes: Iterable[str] | None) -> Totals:
+    """How many objects ``aged_objects`` would give, page after page, and their bytes (one
+    aggregate query; ``parts`` is 0)."""
+    conditions = _aged(bucket_id, prefix, excluded, modified_at_or_before_ms, size_greater_than, size_less_than,
+                       storage_classes)
+    found = (await conn.execute(
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(objects.c.size), 0)).where(*conditions)
+    )).one()
+    return Totals(found[0], 0, int(found[1]))
+
+
+def _aged(bucket_id: int, prefix: str, excluded: Iterable[str], modified_at_or_before_ms: int | None,
+          size_greater_than: int | None, size_less_than: int | None,
+          storage_classes: Iterable[str] | None) -> list[sa.ColumnElement]:
+    conditions = [objects.c.bucket_id == bucket_id, *key_window(objects.c.key, prefix),
+                  *_outside(objects.c.key, excluded)]
     if modified_at_or_before_ms is not None:
         conditions.append(objects.c.last_modified_ms <= modified_at_or_before_ms)
     if size_greater_than is not None:
@@ -169,13 +220,7 @@ async def aged_objects(conn: AsyncConnection, bucket_id: int, *, prefix: str, ex
         conditions.append(objects.c.size < size_less_than)
     if storage_classes is not None:
         conditions.append(objects.c.storage_class.in_(list(storage_classes)))
-    rows = await conn.execute(
-        sa.select(objects.c.key, objects.c.size, objects.c.last_modified_ms, objects.c.storage_class, objects.c.tags)
-        .where(*conditions)
-        .order_by(objects.c.key)
-        .limit(limit)
-    )
-    return [ObjectCandidate(r.key, r.size, r.last_modified_ms, r.storage_class, dict(r.tags or {})) for r in rows]
+    return conditions
 
 
 # --- the run log -------------------------------------------------------------------------------
@@ -198,7 +243,17 @@ async def finish_run(conn: AsyncConnection, run_id: int, *, finished_ms: int, ou
     )
 
 
-async def recent_runs(conn: AsyncConnection, limit: int) -> list[Any]:
-    return list(await conn.execute(
-        sa.select(lifecycle_runs).order_by(lifecycle_runs.c.run_id.desc()).limit(limit)
-    ))
+async def recent_runs(conn: AsyncConnection, limit: int, *, bucket_name: str | None = None) -> list[Any]:
+    """Newest first; with ``bucket_name``, the runs of every bucket and those of that one."""
+    query = sa.select(lifecycle_runs).order_by(lifecycle_runs.c.run_id.desc()).limit(limit)
+    if bucket_name is not None:
+        query = query.where(sa.or_(lifecycle_runs.c.bucket.is_(None), lifecycle_runs.c.bucket == bucket_name))
+    return list(await conn.execute(query))
+
+
+async def last_run(conn: AsyncConnection, *, trigger: str | None) -> Any | None:
+    """The latest run that is not a dry run (of ``trigger`` when given)."""
+    query = sa.select(lifecycle_runs).where(lifecycle_runs.c.dry_run == sa.false())
+    if trigger is not None:
+        query = query.where(lifecycle_runs.c.trigger == trigger)
+    return (await conn.execute(query.order_by(lifecycle_runs.c.run_id.desc()).limit(1))).first()

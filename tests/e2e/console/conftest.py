@@ -33,13 +33,25 @@ def console_api(console_server: TesseraServer) -> ConsoleApi:
     return api
 
 
+@pytest.fixture(scope="module")
+def signed_in_state(browser: Any, console_server: TesseraServer) -> dict[str, Any]:
+    """The cookies of one sign-in through the form as the root key, shared by a module's tests
+    (a sign-in is a real request with a redirect: once per module is enough)."""
+    context = browser.new_context()
+    ConsoleBrowser(console_server, context, "sign-in").sign_in()
+    state = context.storage_state()
+    context.close()
+    assert any(c["name"] == "tessera_console" for c in state["cookies"]), state
+    return state
+
+
 @pytest.fixture
-def console(browser: Any, console_server: TesseraServer, request: pytest.FixtureRequest) -> Iterator[ConsoleBrowser]:
+def console(browser: Any, console_server: TesseraServer, signed_in_state: dict[str, Any],
+            request: pytest.FixtureRequest) -> Iterator[ConsoleBrowser]:
     """A fresh browser context signed in as the root key. The test fails if a page logged a
     script error (a CSP violation included)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, storage_state=signed_in_state)
     opened = ConsoleBrowser(console_server, context, request.node.name)
-    opened.sign_in()
     yield opened
     errors = list(opened.console_errors)
     context.close()

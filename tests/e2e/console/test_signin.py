@@ -157,3 +157,29 @@ def test_repeated_failures_lock_the_key_out_even_with_the_right_secret(console_s
     assert "Too many failed sign-ins" in locked.text
     # The root key, signing in from the same address, is not locked out by another key's failures.
     assert ConsoleApi(console_server).sign_in().status_code == 200
+
+
+def test_signing_in_in_a_browser_and_a_wrong_secret_refused(browser, console_server: TesseraServer) -> None:
+    from tests.support.console import ConsoleBrowser
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        visitor = ConsoleBrowser(console_server, context, "test_signing_in_in_a_browser")
+        page = visitor.page
+        page.goto(console_server.endpoint + "/")  # the server's address, as a person types it
+        assert page.url.startswith(console_server.endpoint + "/-/console/signin")
+        visitor.screenshot("signin")
+        visitor.sign_in(secret="not-the-secret")
+        assert page.get_by_role("alert").filter(has_text="wrong").is_visible()
+        assert page.get_by_label("Access key ID").input_value() == console_server.access_key_id
+        visitor.screenshot("signin-refused")
+        visitor.sign_in()
+        assert page.url == console_server.endpoint + "/-/console/"
+        assert page.get_by_role("heading", name="Buckets").is_visible()
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/-/console/signin")
+        page.goto(console_server.endpoint + "/-/console/")
+        assert "/-/console/signin" in page.url
+        assert not visitor.console_errors
+    finally:
+        context.close()

@@ -250,6 +250,9 @@ document.addEventListener("DOMContentLoaded", () => {
   $("search").addEventListener("submit", (event) => {
     event.preventDefault();
     state.prefix = $("search-prefix").value;
+    $("cleanup-prefix").value = state.prefix;  // the clean-up rule covers what is searched
+    $("cleanup-scope").textContent = (state.prefix ? `for keys starting with “${state.prefix}”` : "for the whole bucket") +
+      ": a lifecycle rule that aborts such uploads every day.";
     state.selected.clear();
     load(null);
   });

@@ -10,6 +10,15 @@ or an object overwritten, after it was selected is left alone.
 A dry run counts each action on its own: an object that one rule would both move to a colder
 class and expire, or move through two classes at once, is counted by each of those actions.
 
+Every outcome names what it acted on (or would): the first ``named`` uploads or objects, in the
+order the indexes give them (uploads oldest first, objects by key), each with its age and size
+— so a preview can be checked item by item before a rule is saved — while its totals count all
+of them (docs/lifecycle.md, Dry runs). A dry run reads only those first pages, and its totals
+with aggregate queries wherever the rule's filters are all in SQL (uploads; objects unless the
+rule filters by tag), so previewing a rule over 100 000 uploads is a few queries, not a walk of
+every page; the two are read one after the other, so a write in between may make them differ
+by that write.
+
 Tag filters (the rule's tags, and ``Not`` exclusions with a tag) are applied to each candidate
 found through the indexes.
 
@@ -19,28 +28,44 @@ lifecycle rules or not): one ``RestoreExpired`` outcome per bucket that had any,
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass, field
-from typing import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 from tessera.core import multipart, objects, restore
 from tessera.core.lifecycle.rules import DAY_MS, TRANSITION_CLASSES, Configuration, Rule, Transition
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import lifecycle as lifecycle_rows
-from tessera.core.tuning import LIFECYCLE_BATCH
-from tessera.meta.lifecycle import ObjectCandidate, UploadCandidate
+from tessera.core.tuning import LIFECYCLE_BATCH, LIFECYCLE_NAMED
+from tessera.meta.lifecycle import ObjectCandidate, Totals, UploadCandidate
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_BATCH = LIFECYCLE_BATCH
 NEVER = -1  # a cutoff no timestamp is at or before
-EXAMPLES = 5
+NAMED = LIFECYCLE_NAMED  # uploads or objects an outcome names, by default
+
+
+@dataclass(frozen=True)
+class ActedOn:
+    """One upload or object an action acted on (or would act on)."""
+
+    key: str
+    # At the run's instant, since what the rule measures from (see rules.py). None (with bytes)
+    # only in runs logged before outcomes named their items, which kept just the keys.
+    age_ms: int | None
+    bytes: int | None
+    upload_id: str | None = None  # uploads only: the ID AbortMultipartUpload takes
+    parts: int | None = None  # uploads only
 
 
 @dataclass
 class Outcome:
-    """What one action of one rule did (or would do) in one bucket."""
+    """What one action of one rule did (or would do) in one bucket: totals over everything it
+    matched, and the first of those by name (``truncated`` when there were more)."""
 
     bucket: str
     rule_id: str
@@ -48,13 +73,25 @@ class Outcome:
     matched: int = 0  # uploads or objects
     parts: int = 0
     bytes: int = 0
-    examples: list[str] = field(default_factory=list)  # the first few keys acted on
+    items: list[ActedOn] = field(default_factory=list)
+    truncated: bool = False
 
-    def add(self, keys: list[str], *, parts: int = 0, size: int) -> None:
-        self.matched += len(keys)
-        self.parts += parts
-        self.bytes += size
-        self.examples.extend(keys[: EXAMPLES - len(self.examples)])
+    def add(self, found: list[ActedOn], *, named: int) -> None:
+        self.matched += len(found)
+        self.parts += sum(a.parts or 0 for a in found)
+        self.bytes += sum(a.bytes or 0 for a in found)
+        self.items.extend(found[: max(named - len(self.items), 0)])
+        self.truncated = self.matched > len(self.items)
+
+    def counted(self, named: list[ActedOn], totals: Totals) -> None:
+        """Totals counted apart (by a dry run) from the items it names."""
+        self.matched, self.parts, self.bytes = totals.count, totals.parts, totals.bytes
+        self.items = named
+        self.truncated = self.matched > len(self.items)
+
+    def keeping(self, named: int) -> Outcome:
+        """The same totals, naming only the first ``named`` items."""
+        return replace(self, items=self.items[:named], truncated=self.matched > min(named, len(self.items)))
 
 
 @dataclass
@@ -78,17 +115,19 @@ def cutoff(now_ms: int, days: int | None, created_before_ms: int | None) -> int:
 
 
 async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, dry_run: bool = False,
-              batch: int = DEFAULT_BATCH, before_each_rule: Callable[[], Awaitable[None]] | None = None) -> RunReport:
+              batch: int = DEFAULT_BATCH, named: int = NAMED,
+              before_each_rule: Callable[[], Awaitable[None]] | None = None) -> RunReport:
     """Apply every enabled rule of every configured bucket (or of ``bucket_name``). A rule that
-    fails is reported in ``errors`` and the run goes on with the next."""
+    fails is reported in ``errors`` and the run goes on with the next. Each outcome names its
+    first ``named`` uploads or objects."""
     async with storage.db.read() as conn:
         configured = await lifecycle_rows.configured_buckets(conn, bucket_name)
-    report = await _run(storage, configured, now_ms=now_ms, dry_run=dry_run, batch=batch,
+    report = await _run(storage, configured, now_ms=now_ms, dry_run=dry_run, batch=batch, named=named,
                         before_each_rule=before_each_rule)
     if before_each_rule is not None:
         await before_each_rule()
     try:
-        report.outcomes.extend(await _end_expired_restores(storage, now_ms, bucket_name, dry_run, batch))
+        report.outcomes.extend(await _end_expired_restores(storage, now_ms, bucket_name, dry_run, batch, named))
     except Exception as error:
         log.exception("ending expired restores failed")
         report.errors.append({"bucket": bucket_name or "", "rule_id": "", "error": f"{type(error).__name__}: {error}"})
@@ -96,25 +135,29 @@ async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, 
 
 
 async def _end_expired_restores(storage: Storage, now_ms: int, bucket_name: str | None, dry_run: bool,
-                                batch: int) -> list[Outcome]:
+                                batch: int, named: int) -> list[Outcome]:
     outcomes: dict[str, Outcome] = {}
     async for ended in restore.end_expired(storage, now_ms=now_ms, bucket_name=bucket_name, dry_run=dry_run,
                                            batch=batch):
         for r in ended:
-            outcomes.setdefault(r.bucket, Outcome(r.bucket, "", "RestoreExpired")).add([r.key], size=r.size)
+            # The age of an expired restore counts from when its restored copy expired.
+            outcomes.setdefault(r.bucket, Outcome(r.bucket, "", "RestoreExpired")).add(
+                [ActedOn(r.key, now_ms - r.expires_ms, r.size)], named=named)
     return list(outcomes.values())
 
 
-async def preview(storage: Storage, bucket_name: str, config: Configuration, *, now_ms: int) -> RunReport:
-    """What ``config`` would do to ``bucket_name`` at ``now_ms`` — before it is saved."""
+async def preview(storage: Storage, bucket_name: str, config: Configuration, *, now_ms: int,
+                  named: int = NAMED) -> RunReport:
+    """What ``config`` would do to ``bucket_name`` at ``now_ms`` — before it is saved — naming
+    the first ``named`` uploads or objects of each action."""
     async with storage.db.read() as conn:
         bucket = await bucket_rows.get(conn, bucket_name)
     return await _run(storage, [(bucket.bucket_id, bucket.name, config)], now_ms=now_ms, dry_run=True,
-                      batch=DEFAULT_BATCH, before_each_rule=None)
+                      batch=DEFAULT_BATCH, named=named, before_each_rule=None)
 
 
 async def _run(storage: Storage, configured: list[tuple[int, str, Configuration]], *, now_ms: int, dry_run: bool,
-               batch: int, before_each_rule: Callable[[], Awaitable[None]] | None) -> RunReport:
+               batch: int, named: int, before_each_rule: Callable[[], Awaitable[None]] | None) -> RunReport:
     report = RunReport(now_ms, dry_run)
     for bucket_id, name, config in configured:
         for rule in config.rules:
@@ -123,7 +166,7 @@ async def _run(storage: Storage, configured: list[tuple[int, str, Configuration]
             if before_each_rule is not None:
                 await before_each_rule()
             try:
-                report.outcomes.extend(await _apply(_Pass(storage, bucket_id, name, now_ms, dry_run, batch), rule))
+                report.outcomes.extend(await _apply(_Pass(storage, bucket_id, name, now_ms, dry_run, batch, named), rule))
             except Exception as error:
                 log.exception("lifecycle rule %r of bucket %s failed", rule.id, name)
                 report.errors.append({"bucket": name, "rule_id": rule.id, "error": f"{type(error).__name__}: {error}"})
@@ -140,6 +183,7 @@ class _Pass:
     now_ms: int
     dry_run: bool
     batch: int
+    named: int
 
 
 async def _apply(p: _Pass, rule: Rule) -> list[Outcome]:
@@ -161,13 +205,22 @@ async def _abort_uploads(p: _Pass, rule: Rule) -> Outcome:
     assert action is not None
     limit = cutoff(p.now_ms, action.days, action.created_before_ms)
     outcome = Outcome(p.bucket, rule.id, "AbortMultipartUpload")
+    if p.dry_run:
+        first = await _first(_stale_uploads(p, rule, limit), p.named)
+        async with p.storage.db.read() as conn:
+            totals = await lifecycle_rows.stale_upload_totals(conn, p.bucket_id, prefix=rule.prefix,
+                                                              excluded=_excluded(rule), updated_at_or_before_ms=limit)
+        outcome.counted(_named_uploads(p, first), totals)
+        return outcome
     async for batch in _stale_uploads(p, rule, limit):
-        if not p.dry_run:
-            aborted = await multipart.abort_stale_uploads(p.storage, [u.upload_id for u in batch],
-                                                          updated_at_or_before_ms=limit)
-            batch = [u for u in batch if u.upload_id in aborted]
-        outcome.add([u.key for u in batch], parts=sum(u.parts for u in batch), size=sum(u.size for u in batch))
+        aborted = await multipart.abort_stale_uploads(p.storage, [u.upload_id for u in batch],
+                                                      updated_at_or_before_ms=limit)
+        outcome.add(_named_uploads(p, [u for u in batch if u.upload_id in aborted]), named=p.named)
     return outcome
+
+
+def _named_uploads(p: _Pass, batch: list[UploadCandidate]) -> list[ActedOn]:
+    return [ActedOn(u.key, p.now_ms - u.last_update_ms, u.size, u.upload_id, u.parts) for u in batch]
 
 
 async def _stale_uploads(p: _Pass, rule: Rule, limit: int) -> AsyncIterator[list[UploadCandidate]]:
@@ -200,11 +253,13 @@ async def _expire_objects(p: _Pass, rule: Rule) -> Outcome:
     limit = _expiration_cutoff(rule, p.now_ms)
     assert limit is not None
     outcome = Outcome(p.bucket, rule.id, "Expiration")
+    if p.dry_run and not _filters_by_tag(rule):
+        return await _counted_objects(p, rule, limit, None, outcome)
     async for batch in _aged_objects(p, rule, limit, None):
         if not p.dry_run:
             deleted = await objects.expire_objects(p.storage, p.bucket, [(c.key, c.last_modified_ms) for c in batch])
             batch = [c for c in batch if c.key in deleted]
-        outcome.add([c.key for c in batch], size=sum(c.size for c in batch))
+        outcome.add(_named_objects(p, batch), named=p.named)
     return outcome
 
 
@@ -213,12 +268,14 @@ async def _transition_objects(p: _Pass, rule: Rule, transition: Transition) -> O
     target = transition.storage_class
     warmer = ("Standard", *TRANSITION_CLASSES[: TRANSITION_CLASSES.index(target)])
     outcome = Outcome(p.bucket, rule.id, f"Transition:{target}")
+    if p.dry_run and not _filters_by_tag(rule):
+        return await _counted_objects(p, rule, limit, warmer, outcome)
     async for batch in _aged_objects(p, rule, limit, warmer):
         if not p.dry_run:
             moved = await objects.transition_objects(p.storage, p.bucket, [(c.key, c.last_modified_ms) for c in batch],
                                                      storage_class=target, from_classes=warmer)
             batch = [c for c in batch if c.key in moved]
-        outcome.add([c.key for c in batch], size=sum(c.size for c in batch))
+        outcome.add(_named_objects(p, batch), named=p.named)
     return outcome
 
 
@@ -240,6 +297,42 @@ async def _aged_objects(p: _Pass, rule: Rule, limit: int,
         if len(batch) < p.batch:
             return
         after = batch[-1].key
+
+
+async def _counted_objects(p: _Pass, rule: Rule, limit: int, storage_classes: tuple[str, ...] | None,
+                           outcome: Outcome) -> Outcome:
+    """A dry run's outcome for objects: the first by name, the totals by one aggregate query."""
+    first = await _first(_aged_objects(p, rule, limit, storage_classes), p.named)
+    size_filter = rule.filter
+    async with p.storage.db.read() as conn:
+        totals = await lifecycle_rows.aged_object_totals(
+            conn, p.bucket_id, prefix=rule.prefix, excluded=_excluded(rule), modified_at_or_before_ms=limit,
+            size_greater_than=size_filter.size_greater_than if size_filter else None,
+            size_less_than=size_filter.size_less_than if size_filter else None, storage_classes=storage_classes)
+    outcome.counted(_named_objects(p, first), totals)
+    return outcome
+
+
+async def _first(batches: AsyncIterator[list[T]], count: int) -> list[T]:
+    """The first ``count`` items the batches give, reading no further."""
+    found: list[T] = []
+    async with contextlib.aclosing(batches) as pages:
+        if count <= 0:
+            return found
+        async for batch in pages:
+            found += batch[: count - len(found)]
+            if len(found) >= count:
+                break
+    return found
+
+
+def _filters_by_tag(rule: Rule) -> bool:
+    """Whether the rule selects objects by tag (in Python, after the query)."""
+    return bool(rule.tags) or any(x.tag is not None for x in (rule.filter.exclusions if rule.filter else ()))
+
+
+def _named_objects(p: _Pass, batch: list[ObjectCandidate]) -> list[ActedOn]:
+    return [ActedOn(c.key, p.now_ms - c.last_modified_ms, c.size) for c in batch]
 
 
 def _excluded(rule: Rule) -> list[str]:
