@@ -123,3 +123,42 @@ def integrate(levels: dict[tuple, tuple[int, int]], changes: list[tuple[tuple, i
         totals[counter][0] += billed * elapsed
         totals[counter][1] += real * elapsed
     return {counter: (b, r) for counter, (b, r) in totals.items()}
+
+
+
+def step_of(at_ms: int, start_ms: int, end_ms: int, points: int) -> int:
+    """Which of ``points`` instants evenly spaced over [start_ms, end_ms] (``even_instants``) a
+    change at ``at_ms`` >= start_ms first counts at: the first instant at or after it; ``points``
+    when it is after the last. ``meta.usage.ledger_steps`` computes the same in SQL."""
+    if at_ms > end_ms:
+        return points
+    span = end_ms - start_ms
+    if span == 0:
+        return 0
+    # instants[i] = start + span * i // (points - 1) >= at_ms  <=>  i >= (at_ms - start) * (points - 1) / span
+    return ((at_ms - start_ms) * (points - 1) + span - 1) // span
+
+
+def accumulate(now: dict[tuple, tuple[int, int]], steps: dict[tuple, dict[int, tuple[int, int]]],
+               points: int) -> dict[tuple, list[tuple[int, int]]]:
+    """(billed, real) bytes of each counter at each of ``points`` instants.
+
+    ``now`` are the counters' levels now; ``steps`` the ledger's changes since the first instant,
+    summed per counter and ``step_of``: step ``i`` holds what first counts at instant ``i``, step
+    ``points`` what came after the last. The level before the first instant is the level now
+    less every change since; each instant adds its step. So a window reads only its own part of
+    the ledger (and what followed it), never the history before it.
+    """
+    levels: dict[tuple, list[tuple[int, int]]] = {}
+    for counter in set(now) | set(steps):
+        changes = steps.get(counter, {})
+        billed, real = now.get(counter, (0, 0))
+        billed -= sum(b for b, _ in changes.values())
+        real -= sum(r for _, r in changes.values())
+        values = []
+        for step in range(points):
+            b, r = changes.get(step, (0, 0))
+            billed, real = billed + b, real + r
+            values.append((billed, real))
+        levels[counter] = values
+    return levels

@@ -8,17 +8,19 @@ from typing import Any
 
 from tessera.core.clock import format_instant
 from tessera.core.storage import Storage
-from tessera.core.usage import age_histogram, early_deletions, incomplete_uploads, part_shares, storage_usage
+from tessera.core.usage import (early_deletions, largest_uploads, part_holdings, storage_usage, top_part_shares,
+                                upload_ages)
 
 
 async def usage_report(storage: Storage, *, start_ms: int, end_ms: int, bucket_name: str | None = None,
-                       top: int = 10) -> dict[str, Any]:
+                       top: int = 10, owner: str | None = None) -> dict[str, Any]:
     """Storage GB-hours and cost per bucket × class × kind over [start_ms, end_ms); the
     incomplete uploads whose parts cost the most in that window, and the costliest objects
-    that left a storage class before its minimum duration."""
-    lines = await storage_usage(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
-    shares = await part_shares(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
-    early = await early_deletions(storage, start_ms=start_ms, end_ms=end_ms, bucket_name=bucket_name)
+    that left a storage class before its minimum duration. ``owner``: only that key's buckets."""
+    scope = {"bucket_name": bucket_name, "owner": owner}
+    lines = await storage_usage(storage, start_ms=start_ms, end_ms=end_ms, **scope)
+    shares, shares_total = await top_part_shares(storage, start_ms=start_ms, end_ms=end_ms, limit=top, **scope)
+    early = await early_deletions(storage, start_ms=start_ms, end_ms=end_ms, **scope)
     return {
         "from": format_instant(start_ms),
         "to": format_instant(end_ms),
@@ -28,21 +30,24 @@ async def usage_report(storage: Storage, *, start_ms: int, end_ms: int, bucket_n
                   for x in lines],
         "total_cost": sum(x.cost for x in lines),
         "uploads": [{**dataclasses.asdict(s.upload), "billed_gb_hours": s.billed_gb_hours, "cost": s.cost}
-                    for s in shares[:top]],
-        "uploads_total": len(shares),
+                    for s in shares],
+        "uploads_total": shares_total,
         "early_deletions": [dataclasses.asdict(e) for e in early[:top]],
         "early_deletions_total": len(early),
     }
 
 
-async def uploads_report(storage: Storage, *, bucket_name: str | None = None, limit: int = 20) -> dict[str, Any]:
+async def uploads_report(storage: Storage, *, bucket_name: str | None = None, limit: int = 20,
+                         owner: str | None = None) -> dict[str, Any]:
     """Incomplete uploads by age band per bucket, and the largest ones, with what they cost a month."""
-    uploads = await incomplete_uploads(storage, bucket_name=bucket_name)
+    ages = await upload_ages(storage, bucket_name=bucket_name, owner=owner)
+    uploads = await largest_uploads(storage, limit=limit, bucket_name=bucket_name, owner=owner)
+    held = await part_holdings(storage, bucket_name=bucket_name, owner=owner)
     return {
         **_prices(storage),
-        "ages": [dataclasses.asdict(h) for h in age_histogram(uploads)],
-        "uploads": [dataclasses.asdict(u) for u in uploads[:limit]],
-        "uploads_total": len(uploads),
+        "ages": [dataclasses.asdict(h) for h in ages],
+        "uploads": [dataclasses.asdict(u) for u in uploads],
+        "uploads_total": held.uploads,
     }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from typing import Any
+from typing import Any, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -96,39 +96,61 @@ async def drop_bucket(conn: AsyncConnection, bucket_id: int) -> None:
     await conn.execute(sa.delete(usage).where(usage.c.bucket_id == bucket_id))
 
 
-async def ledger_levels(conn: AsyncConnection, before_ms: int, bucket_id: int | None) -> list[Any]:
-    """Each counter's level (count, bytes, billed) just before ``before_ms``."""
-    query = (
-        sa.select(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind,
-                  sa.func.sum(usage_ledger.c.count_delta).label("count"),
-                  sa.func.sum(usage_ledger.c.bytes_delta).label("bytes"),
-                  sa.func.sum(usage_ledger.c.billed_delta).label("billed"))
-        .where(usage_ledger.c.at_ms < before_ms)
-        .group_by(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind)
-    )
-    if bucket_id is not None:
-        query = query.where(usage_ledger.c.bucket_id == bucket_id)
-    return list(await conn.execute(query))
-
-
-async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, bucket_id: int | None) -> list[Any]:
+async def ledger_changes(conn: AsyncConnection, start_ms: int, end_ms: int, bucket_id: int | None, *,
+                         owner: str | None = None) -> list[Any]:
     """The ledger entries in [start_ms, end_ms), oldest first."""
     query = (
         sa.select(usage_ledger)
         .where(usage_ledger.c.at_ms >= start_ms, usage_ledger.c.at_ms < end_ms)
         .order_by(usage_ledger.c.at_ms, usage_ledger.c.entry_id)
     )
-    if bucket_id is not None:
-        query = query.where(usage_ledger.c.bucket_id == bucket_id)
-    return list(await conn.execute(query))
+    return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
+
+
+async def ledger_sums_since(conn: AsyncConnection, since_ms: int, bucket_id: int | None, *,
+                            owner: str | None = None) -> list[Any]:
+    """Each counter's changes from ``since_ms`` on, summed (bucket_id, storage_class, kind,
+    billed, bytes): the counters now less these are the levels just before ``since_ms``, read
+    from the recent end of the ledger instead of its whole history."""
+    query = (
+        sa.select(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind,
+                  sa.func.sum(usage_ledger.c.billed_delta).label("billed"),
+                  sa.func.sum(usage_ledger.c.bytes_delta).label("bytes"))
+        .where(usage_ledger.c.at_ms >= since_ms)
+        .group_by(usage_ledger.c.bucket_id, usage_ledger.c.storage_class, usage_ledger.c.kind)
+    )
+    return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
+
+
+async def ledger_steps(conn: AsyncConnection, *, start_ms: int, end_ms: int, points: int, bucket_id: int | None,
+                       owner: str | None = None) -> list[Any]:
+    """The ledger's changes since ``start_ms`` summed per kind × storage class (over the buckets
+    in scope) and step: the first of ``points`` instants evenly spaced over [start_ms, end_ms]
+    that each change counts at, or ``points`` for changes after ``end_ms`` (the arithmetic of
+    ``core.metering.step_of``). At most (points + 1) rows per kind × storage class."""
+    after = sa.literal_column(str(points), sa.Integer)
+    span = end_ms - start_ms
+    if span == 0:
+        within: Any = sa.literal_column("0", sa.Integer)
+    else:
+        offset = usage_ledger.c.at_ms - sa.literal(start_ms, sa.BigInteger)
+        within = (offset * (points - 1) + sa.literal(span - 1, sa.BigInteger)) // sa.literal(span, sa.BigInteger)
+    step = sa.case((usage_ledger.c.at_ms > sa.literal(end_ms, sa.BigInteger), after), else_=within).label("step")
+    query = (
+        sa.select(usage_ledger.c.kind, usage_ledger.c.storage_class, step,
+                  sa.func.sum(usage_ledger.c.billed_delta).label("billed"),
+                  sa.func.sum(usage_ledger.c.bytes_delta).label("bytes"))
+        .where(usage_ledger.c.at_ms >= start_ms)
+        .group_by(usage_ledger.c.kind, usage_ledger.c.storage_class, step)
+    )
+    return list(await conn.execute(_scoped(query, usage_ledger.c.bucket_id, bucket_id, owner)))
 
 
 async def early_deletions_between(conn: AsyncConnection, start_ms: int, end_ms: int,
-                                  bucket_id: int | None) -> list[Any]:
+                                  bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
     """The early-deletion charges made in [start_ms, end_ms)."""
     query = sa.select(early_deletions).where(early_deletions.c.at_ms >= start_ms, early_deletions.c.at_ms < end_ms)
-    if bucket_id is not None:
-        query = query.where(early_deletions.c.bucket_id == bucket_id)
+    query = _scoped(query, early_deletions.c.bucket_id, bucket_id, owner)
     return list(await conn.execute(query.order_by(early_deletions.c.at_ms, early_deletions.c.entry_id)))
 
 
@@ -136,8 +158,92 @@ async def bucket_names(conn: AsyncConnection) -> dict[int, str]:
     return {r.bucket_id: r.name for r in await conn.execute(sa.select(buckets.c.bucket_id, buckets.c.name))}
 
 
-async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None) -> list[Any]:
+async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
     """Every in-progress upload with its part count and bytes (for attribution and ages)."""
+    return list(await conn.execute(_per_upload(bucket_id, owner)))
+
+
+async def largest_uploads(conn: AsyncConnection, bucket_id: int | None, *, limit: int,
+                          owner: str | None = None) -> list[Any]:
+    """The ``limit`` in-progress uploads whose parts hold the most bytes, as ``incomplete_uploads``
+    gives them. The ranking reads sizes only; the rows of the few ranked are read after."""
+    size = sa.func.sum(parts.c.size)
+    ranked = (
+        sa.select(parts.c.upload_id)
+        .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
+        .where(uploads.c.state == "active")
+        .group_by(parts.c.upload_id)
+        .order_by(size.desc(), parts.c.upload_id)
+        .limit(_bounded(limit))
+    )
+    upload_ids = [row.upload_id for row in await conn.execute(_scoped(ranked, uploads.c.bucket_id, bucket_id, owner))]
+    if len(upload_ids) < limit:  # uploads without parts come last
+        empty = (
+            sa.select(uploads.c.upload_id)
+            .where(uploads.c.state == "active", ~sa.exists().where(parts.c.upload_id == uploads.c.upload_id))
+            .order_by(uploads.c.key, uploads.c.upload_id)
+            .limit(_bounded(limit - len(upload_ids)))
+        )
+        upload_ids += [row.upload_id for row in await conn.execute(_scoped(empty, uploads.c.bucket_id, bucket_id,
+                                                                            owner))]
+    return await uploads_by_id(conn, upload_ids)
+
+
+async def counters(conn: AsyncConnection, bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
+    """The usage counters in scope (bucket_id, storage_class, kind, count, bytes, billed_bytes)."""
+    return list(await conn.execute(_scoped(sa.select(usage), usage.c.bucket_id, bucket_id, owner)))
+
+
+async def upload_ages(conn: AsyncConnection, bucket_id: int | None, *, now_ms: int, band_ends_ms: Sequence[int],
+                      owner: str | None = None) -> list[Any]:
+    """In-progress uploads, their parts and the parts' bytes per bucket × age band × storage
+    class (band ``i``: younger than ``band_ends_ms[i]`` and not in an earlier band; the last band
+    the older ones), as ``meta.metrics.incomplete_upload_ages`` counts them for the metrics, with
+    the storage class that prices them."""
+    age = sa.literal(now_ms, sa.BigInteger) - uploads.c.initiated_ms
+    # Band numbers inline: PostgreSQL would type bound THEN values as text.
+    band = sa.case(*[(age < end, sa.literal_column(str(i), sa.Integer)) for i, end in enumerate(band_ends_ms)],
+                   else_=sa.literal_column(str(len(band_ends_ms)), sa.Integer))
+    per_upload = _per_upload(bucket_id, owner).add_columns(band.label("band")).subquery("per_upload")
+    query = (
+        sa.select(per_upload.c.bucket_id, per_upload.c.band, per_upload.c.storage_class,
+                  sa.func.count().label("uploads"), sa.func.sum(per_upload.c.parts).label("parts"),
+                  sa.func.sum(per_upload.c.size).label("size"))
+        .group_by(per_upload.c.bucket_id, per_upload.c.band, per_upload.c.storage_class)
+    )
+    return list(await conn.execute(query))
+
+
+async def window_part_shares(conn: AsyncConnection, bucket_id: int | None, *, start_ms: int, until_ms: int,
+                             limit: int | None, owner: str | None = None) -> list[Any]:
+    """The in-progress uploads whose parts (written before ``until_ms``) held the most
+    byte-milliseconds inside [start_ms, until_ms): upload_id, byte_ms, and ``total``, how many
+    held any. Summed in the database, so a page of the largest costs one aggregate query."""
+    since = sa.case((parts.c.last_modified_ms > start_ms, parts.c.last_modified_ms), else_=start_ms)
+    # Exact numbers: a 5 GB part held for a month is past a 64-bit integer in byte-milliseconds.
+    held = sa.func.sum(sa.cast(parts.c.size, sa.Numeric) * (sa.literal(until_ms, sa.BigInteger) - since))
+    query = (
+        sa.select(parts.c.upload_id, held.label("byte_ms"), sa.func.count().over().label("total"))
+        .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
+        .where(uploads.c.state == "active", parts.c.last_modified_ms < until_ms)
+        .group_by(parts.c.upload_id)
+        .having(held > 0)
+        .order_by(sa.desc("byte_ms"), parts.c.upload_id)
+    )
+    query = _scoped(query, uploads.c.bucket_id, bucket_id, owner)
+    return list(await conn.execute(query if limit is None else query.limit(_bounded(limit))))
+
+
+async def uploads_by_id(conn: AsyncConnection, upload_ids: Sequence[str]) -> list[Any]:
+    """These in-progress uploads, as ``incomplete_uploads`` gives them."""
+    found: list[Any] = []
+    for at in range(0, len(upload_ids), 500):  # bound the statement's parameters, whatever was asked for
+        batch = upload_ids[at:at + 500]
+        found += await conn.execute(_per_upload(None, None).where(uploads.c.upload_id.in_(batch)))
+    return found
+
+
+def _per_upload(bucket_id: int | None, owner: str | None) -> Any:
     query = (
         sa.select(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
                   uploads.c.storage_class, uploads.c.initiated_ms,
@@ -148,21 +254,33 @@ async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None) -> li
         .group_by(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
                   uploads.c.storage_class, uploads.c.initiated_ms)
     )
-    if bucket_id is not None:
-        query = query.where(uploads.c.bucket_id == bucket_id)
-    return list(await conn.execute(query))
+    return _scoped(query, uploads.c.bucket_id, bucket_id, owner)
 
 
-async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, *, before_ms: int) -> list[Any]:
+async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, *, before_ms: int,
+                                  owner: str | None = None) -> list[Any]:
     """The parts of in-progress uploads last written before ``before_ms``: size and when."""
     query = (
         sa.select(parts.c.upload_id, parts.c.size, parts.c.last_modified_ms)
         .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
         .where(uploads.c.state == "active", parts.c.last_modified_ms < before_ms)
     )
+    return list(await conn.execute(_scoped(query, uploads.c.bucket_id, bucket_id, owner)))
+
+
+def _bounded(limit: int) -> int:
+    """A LIMIT both engines take: a count past any table's rows is as good as no limit."""
+    return max(0, min(limit, 2**62))
+
+
+def _scoped(query: Any, bucket_column: Any, bucket_id: int | None, owner: str | None) -> Any:
+    """Only one bucket's rows, and/or only those of the buckets ``owner`` owns (a console
+    session that is not the root key sees its own buckets: docs/console.md)."""
     if bucket_id is not None:
-        query = query.where(uploads.c.bucket_id == bucket_id)
-    return list(await conn.execute(query))
+        query = query.where(bucket_column == bucket_id)
+    if owner is not None:
+        query = query.where(bucket_column.in_(sa.select(buckets.c.bucket_id).where(buckets.c.owner == owner)))
+    return query
 
 
 async def for_buckets(conn: AsyncConnection, bucket_ids: list[int]) -> list[Any]:
