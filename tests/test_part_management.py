@@ -20,7 +20,7 @@ from tessera.cli.runtime import open_storage
 from tessera.core import buckets, jobs, multipart, part_management
 from tessera.core.errors import InvalidArgument
 from tessera.core.fsck import fsck
-from tessera.core.models import ObjectAttributes, PartChoice
+from tessera.core.models import ObjectAttributes
 from tessera.core.part_management import Cursor, decode_cursor, encode_cursor
 from tessera.core.storage import Storage
 from tessera.meta import jobs as job_rows
