@@ -71,3 +71,28 @@ def test_a_worker_that_dies_is_replaced(two_workers: TesseraServer) -> None:
         while seen != now and time.monotonic() < deadline:
             seen |= set(pool.map(lambda _: _answering_worker(two_workers), range(50)))
     assert seen == now
+
+
+def test_a_delete_all_job_is_run_by_one_worker_and_followed_through_both(two_workers: TesseraServer) -> None:
+    from tests.support.console import ConsoleApi
+
+    bucket = Clients(two_workers).oss2_bucket(f"workers-job-{os.getpid()}")
+    bucket.create_bucket()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        ids = list(pool.map(lambda i: bucket.init_multipart_upload(f"k/{i:03d}").upload_id, range(40)))
+    bucket.upload_part("k/000", ids[0], 1, b"x" * 10)
+    api = ConsoleApi(two_workers)
+    api.sign_in()
+    job = api.post(f"/api/buckets/{bucket.bucket_name}/uploads/delete-all", json={}).json()["job"]
+    deadline = time.monotonic() + 20
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:  # the progress asked of either worker
+        while time.monotonic() < deadline:
+            answers = list(pool.map(lambda _: api.get(f"/api/buckets/{bucket.bucket_name}/jobs/{job['job_id']}"),
+                                    range(4)))
+            assert all(a.status_code == 200 for a in answers)
+            if all(a.json()["job"]["state"] == "done" for a in answers):
+                break
+            time.sleep(0.1)
+    done = answers[0].json()["job"]
+    assert done["freed"] == {"uploads": 40, "parts": 1, "bytes": 10, "exact": True}  # run once, not twice
+    assert list(oss2.MultipartUploadIterator(bucket)) == []

@@ -28,6 +28,7 @@ from tessera.api.connections import CUT_WAIT_SECONDS, Listener
 from tessera.cli.runtime import describe_url, metadata_url, open_storage
 from tessera.core.access import ensure_root_key
 from tessera.core.collector import collect
+from tessera.core.jobs import holder_name, run_claimable
 from tessera.core.lifecycle.runs import LifecycleBusy, run_logged
 from tessera.core.lifecycle.schedule import LifecycleSchedule
 from tessera.core.processes import process_exists
@@ -35,6 +36,7 @@ from tessera.core.restore_policy import RestoreTiming, parse_delays
 from tessera.core.storage import Storage
 
 COLLECT_EVERY_SECONDS = 600
+JOBS_EVERY_SECONDS = 1.0  # how soon a console job (Delete All) starts or is resumed
 WORKER_MIN_LIFE = 2.0  # a worker that dies sooner than this after starting died "at start"
 MAX_QUICK_DEATHS = 5
 # Per-connection receive buffer: large enough that a streaming upload does not pause and resume
@@ -280,6 +282,7 @@ async def _serve(args: argparse.Namespace, sock: socket.socket, index: int, app_
         schedule = LifecycleSchedule(args.lifecycle_at, args.lifecycle_every)
         tasks = [asyncio.create_task(_collect_forever(storage)),
                  asyncio.create_task(_lifecycle_forever(storage, schedule))] if index == 0 else []
+        tasks.append(asyncio.create_task(_jobs_forever(storage)))  # in every worker: any may run a job
         yield
         for task in tasks:
             task.cancel()
@@ -335,3 +338,15 @@ async def _collect_forever(storage: Any) -> None:
         except Exception:
             log.exception("collector run failed; retrying later")
         await asyncio.sleep(COLLECT_EVERY_SECONDS)
+
+
+async def _jobs_forever(storage: Any) -> None:
+    """Run the console's jobs (tessera.core.jobs): new ones, and those whose holder died."""
+    log = logging.getLogger("tessera.jobs")
+    holder = holder_name()
+    while True:
+        try:
+            await run_claimable(storage, holder)
+        except Exception:
+            log.exception("could not look for console jobs; trying again shortly")
+        await asyncio.sleep(JOBS_EVERY_SECONDS)

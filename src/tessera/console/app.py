@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from tessera.console import buckets, lifecycle, objects, security, signin, uploads, usage
+from tessera.console import buckets, lifecycle, objects, part_management, security, signin, uploads, usage
 from tessera.console.errors import classify, expected
 from tessera.console.request import ConsoleRequest
 from tessera.console.responses import ConsoleError, error_body, json_response, redirect
@@ -32,7 +32,7 @@ PREFIX = "/-/console"
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}
 
 # Every family of console pages and endpoints; each module lists its ROUTES.
-FAMILIES = (signin, buckets, objects, uploads, lifecycle, usage)
+FAMILIES = (signin, buckets, objects, uploads, lifecycle, usage, part_management)
 
 RequesterFor = Callable[[str], Awaitable[Requester]]
 

@@ -10,6 +10,7 @@ STATUS: dict[type[errors.TesseraError], int] = {
     errors.NoSuchBucket: 404,
     errors.NoSuchKey: 404,
     errors.NoSuchUpload: 404,
+    errors.NoSuchJob: 404,
     errors.NoSuchLifecycle: 404,
     errors.NoSuchCORSConfiguration: 404,
     errors.BucketAlreadyExists: 409,

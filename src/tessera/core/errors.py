@@ -44,6 +44,10 @@ class NoSuchKey(TesseraError):
     default_message = "The specified key does not exist."
 
 
+class NoSuchJob(TesseraError):
+    default_message = "The specified job does not exist."
+
+
 class NoSuchUpload(TesseraError):
     default_message = (
         "The specified upload does not exist. The upload ID may be invalid, "

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from tessera.core.storage import Storage
 from tessera.meta import blobs as blob_rows
+from tessera.meta import part_management as upload_listing
 
 
 @dataclass
@@ -25,10 +26,12 @@ class FsckReport:
 
 async def fsck(storage: Storage) -> FsckReport:
     """Every blob an object or part refers to must be live and on disk at its size; files
-    nothing refers to are listed (the collector reclaims them once they are past the grace)."""
+    nothing refers to are listed (the collector reclaims them once they are past the grace). Each
+incomplete upload's part counters must match its parts."""
     async with storage.db.read() as conn:
         referenced = await blob_rows.live_references(conn)
         states = await blob_rows.states(conn)
+        miscounted = await upload_listing.counter_mismatches(conn)
     files = dict(storage.blobs.blob_files())
     report = FsckReport(referenced=len(referenced), files=len(files))
     report.owned_bytes = sum(referenced.values())
@@ -44,6 +47,11 @@ async def fsck(storage: Storage) -> FsckReport:
     for blob_id, state in sorted(states.items()):
         if state == blob_rows.LIVE and blob_id not in referenced:
             report.problems.append(f"blob {blob_id} is live but nothing refers to it (a leak)")
+    for wrong in miscounted:
+        report.problems.append(
+            f"upload {wrong.upload_id} counts {wrong.counted.parts} parts of {wrong.counted.bytes} bytes "
+            f"(uploaded byte-ms {wrong.uploaded_byte_ms[0]:.6g}) but holds {wrong.found.parts} of "
+            f"{wrong.found.bytes} ({wrong.uploaded_byte_ms[1]:.6g})")
     report.unreferenced_files = sorted(set(files) - set(referenced))
     return report
 

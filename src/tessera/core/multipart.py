@@ -287,10 +287,19 @@ async def abort_upload(storage: Storage, bucket_name: str, key: str, upload_id: 
     check_key(key)
     async with storage.db.write() as conn:
         await _locked_upload(conn, bucket_name, key, upload_id)
-        released = await upload_rows.delete(conn, upload_id)
-        await blob_rows.release(conn, released)
+        released = await abort_locked(conn, [upload_id])
     storage.free_soon(released)
     return len(released)
+
+
+async def abort_locked(conn: AsyncConnection, upload_ids: list[str]) -> list[str]:
+    """Abort active uploads the caller's transaction has locked: drop them and their parts out
+    of the counters and the tables and release the parts' blobs. Returns the blob IDs to free
+    once the transaction has committed. Every way of aborting (AbortMultipartUpload, lifecycle
+    rules, Part Management) goes through here."""
+    released = await upload_rows.delete_many(conn, upload_ids) if upload_ids else []
+    await blob_rows.release(conn, released)
+    return released
 
 
 async def abort_stale_uploads(storage: Storage, upload_ids: list[str], *, updated_at_or_before_ms: int) -> set[str]:
@@ -301,8 +310,7 @@ async def abort_stale_uploads(storage: Storage, upload_ids: list[str], *, update
     """
     async with storage.db.write() as conn:
         aborted = await upload_rows.lock_stale(conn, upload_ids, updated_at_or_before_ms=updated_at_or_before_ms)
-        released = await upload_rows.delete_many(conn, aborted) if aborted else []
-        await blob_rows.release(conn, released)
+        released = await abort_locked(conn, aborted)
     await storage.free(released)
     return set(aborted)
 

@@ -204,6 +204,15 @@ uploads = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=True),
     # The object ACL asked for at initiation, given to the object at completion.
     sa.Column("acl", sa.String(32), nullable=False, server_default="default"),
+    # How many parts the upload holds and their bytes (parts have no billed minimum, so this is
+    # also what they are billed for), changed in the same transaction as its parts: Part
+    # Management sorts and pages by them (docs/console.md, Part Management).
+    sa.Column("part_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("part_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    # Σ size × upload time (ms) of its parts, in floating point (it outgrows 64-bit integers):
+    # part_bytes × now − this is how many byte-milliseconds its parts have been stored, their
+    # cost so far, without reading them.
+    sa.Column("part_uploaded_byte_ms", sa.Float, nullable=False, server_default="0"),
     sa.Index(
         "ix_uploads_active_listing",
         "bucket_id",
@@ -222,6 +231,20 @@ sa.Index(
     sqlite_where=sa.text("state = 'active'"),
     postgresql_where=sa.text("state = 'active'"),
 )
+# Part Management pages through a bucket's active uploads in any of these orders (the key order
+# is ix_uploads_active_listing's, the last-part order ix_uploads_active_age's), with upload_id
+# breaking ties so that a keyset cursor is exact. A prefix search in these orders reads the
+# prefix's range of ix_uploads_active_listing and sorts what matches.
+for _name, _column in (("initiated", uploads.c.initiated_ms), ("parts", uploads.c.part_count),
+                       ("bytes", uploads.c.part_bytes)):
+    sa.Index(
+        f"ix_uploads_active_by_{_name}",
+        uploads.c.bucket_id,
+        _column,
+        uploads.c.upload_id,
+        sqlite_where=sa.text("state = 'active'"),
+        postgresql_where=sa.text("state = 'active'"),
+    )
 
 parts = sa.Table(
     "parts",
@@ -248,6 +271,38 @@ append_segments = sa.Table(
     sa.Column("blob_id", sa.String(32), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("crc64", sa.String(20), nullable=False),
+)
+
+# Long operations the console starts (kind "delete-uploads": Delete All in Part Management),
+# run in batches by whichever gateway process holds them, with their progress here so that any
+# worker can answer for them and another can resume one whose holder died. Each batch changes
+# the data and the progress in one transaction. state: running, done, failed.
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("job_id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("bucket", sa.String(63), nullable=False),
+    sa.Column("prefix", KeyText, nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(8), nullable=False),
+    sa.Column("created_ms", Millis, nullable=False),
+    # Only what existed when the job was asked for is in its scope.
+    sa.Column("cutoff_ms", Millis, nullable=False),
+    sa.Column("finished_ms", Millis, nullable=True),
+    sa.Column("holder", sa.String(128), nullable=True),
+    sa.Column("heartbeat_ms", Millis, nullable=True),
+    sa.Column("total_uploads", sa.BigInteger, nullable=False),
+    sa.Column("total_parts", sa.BigInteger, nullable=False),
+    sa.Column("total_bytes", sa.BigInteger, nullable=False),
+    sa.Column("done_uploads", sa.BigInteger, nullable=False),
+    sa.Column("done_parts", sa.BigInteger, nullable=False),
+    sa.Column("done_bytes", sa.BigInteger, nullable=False),
+    # Where the next batch starts (key order), so a batch never rescans what is behind it.
+    sa.Column("after_key", KeyText, nullable=True),
+    sa.Column("after_upload_id", sa.String(32), nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_jobs_state", "state"),
 )
 
 # Web console sessions (docs/console.md, Sessions). The cookie carries a random token; only its

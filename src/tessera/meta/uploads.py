@@ -132,11 +132,20 @@ async def put_part(conn: AsyncConnection, upload_id: str, part: Part) -> None:
                                  .where(uploads.c.upload_id == upload_id))).one()
     replaced = (await conn.execute(
         sa.delete(parts).where(parts.c.upload_id == upload_id, parts.c.part_number == part.part_number)
-        .returning(parts.c.size)
+        .returning(parts.c.size, parts.c.last_modified_ms)
     )).first()
     if replaced is not None:
         usage.record(conn, upload.bucket_id, upload.storage_class, PART, count=1, sizes=[replaced.size], sign=-1)
     usage.record(conn, upload.bucket_id, upload.storage_class, PART, count=1, sizes=[part.size])
+    # The upload's own counters, in the same transaction (a replaced part counts by the difference).
+    await conn.execute(
+        sa.update(uploads).where(uploads.c.upload_id == upload_id).values(
+            part_count=uploads.c.part_count + (0 if replaced is not None else 1),
+            part_bytes=uploads.c.part_bytes + part.size - (replaced.size if replaced is not None else 0),
+            part_uploaded_byte_ms=uploads.c.part_uploaded_byte_ms + float(part.size) * part.last_modified_ms
+            - (float(replaced.size) * replaced.last_modified_ms if replaced is not None else 0.0),
+        )
+    )
     await conn.execute(
         sa.insert(parts).values(
             upload_id=upload_id, part_number=part.part_number, size=part.size, etag=part.etag,
@@ -158,8 +167,17 @@ async def parts_page(conn: AsyncConnection, upload_id: str, *, after_number: int
 async def drop_parts(conn: AsyncConnection, upload_id: str, part_numbers: list[int]) -> None:
     for start in range(0, len(part_numbers), 500):
         await _count_out(conn, [upload_id], part_numbers=part_numbers[start : start + 500], whole_uploads=False)
-        await conn.execute(
+        dropped = await conn.execute(
             sa.delete(parts).where(
                 parts.c.upload_id == upload_id, parts.c.part_number.in_(part_numbers[start : start + 500])
-            )
+            ).returning(parts.c.size, parts.c.last_modified_ms)
         )
+        gone = list(dropped)
+        if gone:
+            await conn.execute(
+                sa.update(uploads).where(uploads.c.upload_id == upload_id).values(
+                    part_count=uploads.c.part_count - len(gone),
+                    part_bytes=uploads.c.part_bytes - sum(r.size for r in gone),
+                    part_uploaded_byte_ms=uploads.c.part_uploaded_byte_ms
+                    - sum(float(r.size) * r.last_modified_ms for r in gone))
+            )

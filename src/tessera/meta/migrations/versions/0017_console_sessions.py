@@ -1,14 +1,14 @@
 """Web console sessions and failed sign-ins.
 
 Revision ID: 0017
-Revises: 0012
+Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0012"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
