@@ -4,8 +4,8 @@ incomplete uploads in one bucket.
 One Tessera process (SQLite) gets a bucket "usage-bench" with a few objects and a few uploads
 made through the OSS API (oss2), and the rest of ``--uploads`` (default 100 000) inserted
 straight into the metadata store while the server runs, with 1-3 parts each, initiated over
-the last 60 days; the usage counters and ledger are advanced by the same ``usage.record`` the
-writes use. The parts have no blob files, which nothing measured here reads.
+the last 60 days, with their per-upload part counters; the usage counters and ledger are
+advanced by the same ``usage.record`` the writes use. The parts have no blob files, which nothing measured here reads.
 
 A console session signed in through the sign-in form then requests each address ``--rounds``
 times over one keep-alive connection; the table gives the wall time over loopback (server time
@@ -63,8 +63,10 @@ async def insert_uploads(data_dir: Path, count: int) -> None:
                              "state": "active", "initiated_ms": initiated, "last_part_ms": initiated,
                              "initiator": "bench", "storage_class": "Standard", "content_type": "x",
                              "headers": {}, "user_meta": {}})
-                for number in range(1, rng.randint(1, 3) + 1):
-                    size = rng.randrange(1, 8) * 1024 * 1024
+                held = [rng.randrange(1, 8) * 1024 * 1024 for _ in range(rng.randint(1, 3))]
+                rows[-1].update(part_count=len(held), part_bytes=sum(held),
+                                part_uploaded_byte_ms=float(sum(held) * initiated))
+                for number, size in enumerate(held, start=1):
                     sizes.append(size)
                     part_rows.append({"upload_id": upload_id, "part_number": number, "size": size, "etag": "0" * 32,
                                       "crc64": "0", "blob_id": f"b{i}-{number}", "last_modified_ms": initiated})

@@ -165,28 +165,28 @@ async def incomplete_uploads(conn: AsyncConnection, bucket_id: int | None, *, ow
 
 async def largest_uploads(conn: AsyncConnection, bucket_id: int | None, *, limit: int,
                           owner: str | None = None) -> list[Any]:
-    """The ``limit`` in-progress uploads whose parts hold the most bytes, as ``incomplete_uploads``
-    gives them. The ranking reads sizes only; the rows of the few ranked are read after."""
-    size = sa.func.sum(parts.c.size)
-    ranked = (
-        sa.select(parts.c.upload_id)
-        .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
-        .where(uploads.c.state == "active")
-        .group_by(parts.c.upload_id)
-        .order_by(size.desc(), parts.c.upload_id)
-        .limit(_bounded(limit))
-    )
-    upload_ids = [row.upload_id for row in await conn.execute(_scoped(ranked, uploads.c.bucket_id, bucket_id, owner))]
-    if len(upload_ids) < limit:  # uploads without parts come last
-        empty = (
-            sa.select(uploads.c.upload_id)
-            .where(uploads.c.state == "active", ~sa.exists().where(parts.c.upload_id == uploads.c.upload_id))
-            .order_by(uploads.c.key, uploads.c.upload_id)
-            .limit(_bounded(limit - len(upload_ids)))
-        )
-        upload_ids += [row.upload_id for row in await conn.execute(_scoped(empty, uploads.c.bucket_id, bucket_id,
-                                                                            owner))]
-    return await uploads_by_id(conn, upload_ids)
+    """The ``limit`` in-progress uploads whose parts hold the most bytes (ties at the limit:
+    any of them), as ``incomplete_uploads`` gives them.
+
+    Ranked by the per-upload counters: each bucket's largest walk its ix_uploads_active_by_bytes
+    backwards, the buckets' in one statement (a few hundred per statement: SQLite's bound on a
+    compound SELECT), then the best of them — never a sort of every upload. The rows of the
+    few ranked are read after."""
+    if bucket_id is not None:
+        bucket_ids = [bucket_id]
+    else:
+        in_scope = _scoped(sa.select(buckets.c.bucket_id), buckets.c.bucket_id, None, owner)
+        bucket_ids = [row.bucket_id for row in await conn.execute(in_scope)]
+    wanted = _bounded(limit)
+    ranked: list[Any] = []
+    for at in range(0, len(bucket_ids), 400):
+        each = [sa.select(uploads.c.upload_id, uploads.c.part_bytes)
+                .where(uploads.c.bucket_id == one, uploads.c.state == "active")
+                .order_by(uploads.c.part_bytes.desc(), uploads.c.upload_id.desc())
+                .limit(wanted).subquery() for one in bucket_ids[at:at + 400]]
+        ranked += await conn.execute(sa.union_all(*[sa.select(sub.c.upload_id, sub.c.part_bytes) for sub in each]))
+    ranked.sort(key=lambda row: (-row.part_bytes, row.upload_id))
+    return await uploads_by_id(conn, [row.upload_id for row in ranked[:wanted]])
 
 
 async def counters(conn: AsyncConnection, bucket_id: int | None, *, owner: str | None = None) -> list[Any]:
@@ -244,15 +244,12 @@ async def uploads_by_id(conn: AsyncConnection, upload_ids: Sequence[str]) -> lis
 
 
 def _per_upload(bucket_id: int | None, owner: str | None) -> Any:
+    # The per-upload part counters, changed with the parts (meta/schema.py uploads): no part is read.
     query = (
         sa.select(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
-                  uploads.c.storage_class, uploads.c.initiated_ms,
-                  sa.func.count(parts.c.part_number).label("parts"),
-                  sa.func.coalesce(sa.func.sum(parts.c.size), 0).label("size"))
-        .select_from(uploads.outerjoin(parts, parts.c.upload_id == uploads.c.upload_id))
+                  uploads.c.storage_class, uploads.c.initiated_ms, uploads.c.part_count.label("parts"),
+                  uploads.c.part_bytes.label("size"))
         .where(uploads.c.state == "active")
-        .group_by(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
-                  uploads.c.storage_class, uploads.c.initiated_ms)
     )
     return _scoped(query, uploads.c.bucket_id, bucket_id, owner)
 
