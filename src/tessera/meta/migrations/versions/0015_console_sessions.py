@@ -1,13 +1,13 @@
 """Web console sessions and failed sign-ins.
 
-Revision ID: 0017
+Revision ID: 0015
 Revises: 0014
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
