@@ -23,6 +23,20 @@ FIGURES = "reliability figures"  # a user property: one line of a reliability te
 _figures: list[str] = []
 
 
+# The longest modules first: pytest -n hands out whole modules in collection order, so these
+# start at once and the suite ends on short ones rather than on a crash loop started last.
+LONGEST_FIRST = ("tests/reliability/test_crash_loop.py", "tests/reliability/test_soak.py",
+                 "tests/reliability/test_hostile_input.py", "tests/reliability/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)),
+                    len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: every other test keeps its order
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "teardown":
         _figures.extend(value for name, value in report.user_properties if name == FIGURES)
