@@ -17,7 +17,7 @@ from aiohttp import web
 
 from tessera.console import buckets, lifecycle, objects, part_management, security, signin, uploads, usage
 from tessera.console.errors import classify, expected
-from tessera.console.request import ConsoleRequest
+from tessera.console.request import ConsoleRequest, read_form
 from tessera.console.responses import ConsoleError, error_body, json_response, redirect
 from tessera.console.routing import Route, find
 from tessera.console.sessions import SESSION_COOKIE, SessionPolicy, Sessions
@@ -83,8 +83,7 @@ class Console:
             if session is not None and not route.public and http.method not in security.SAFE_METHODS:
                 sent = http.headers.get(security.CSRF_HEADER)
                 if sent is None and http.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-                    sent = (await ConsoleRequest(http, self, params, session, Requester(None)).form()).get(
-                        security.CSRF_FIELD)
+                    sent = (await read_form(http)).get(security.CSRF_FIELD)
                 security.check_csrf(session.csrf_token, sent)
             requester = await self.requester_for(session.access_key_id) if session else Requester(None)
             request = ConsoleRequest(http, self, params, session, requester, dict(http.query))

@@ -22,6 +22,16 @@ JSON_BODY_LIMIT = 1024 * 1024
 FORM_BODY_LIMIT = 64 * 1024
 
 
+async def read_form(http: web.Request) -> dict[str, str]:
+    """An HTML form's fields. Its length must be declared and at most 64 KiB: aiohttp reads a
+    form whole into memory, so an undeclared one could be any size."""
+    if http.content_length is None:
+        raise ConsoleError(411, "MissingContentLength", "A form must declare its Content-Length.")
+    if http.content_length > FORM_BODY_LIMIT:
+        raise ConsoleError(413, "BodyTooLarge", "The form is larger than 64 KiB.")
+    return {name: value for name, value in (await http.post()).items() if isinstance(value, str)}
+
+
 @dataclass
 class ConsoleRequest:
     http: web.Request
@@ -56,9 +66,7 @@ class ConsoleRequest:
 
     async def form(self) -> dict[str, str]:
         """An HTML form's fields (at most 64 KiB)."""
-        if (self.http.content_length or 0) > FORM_BODY_LIMIT:
-            raise ConsoleError(413, "BodyTooLarge", "The form is larger than 64 KiB.")
-        return {name: value for name, value in (await self.http.post()).items() if isinstance(value, str)}
+        return await read_form(self.http)
 
     def render(self, template: str, *, status: int = 200, **context: Any) -> web.Response:
         """A page from ``template``, HTML-escaped throughout."""

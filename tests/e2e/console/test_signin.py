@@ -183,3 +183,17 @@ def test_signing_in_in_a_browser_and_a_wrong_secret_refused(browser, console_ser
         assert not visitor.console_errors
     finally:
         context.close()
+
+
+def test_a_sign_in_form_of_undeclared_length_is_refused_not_read(console_server: TesseraServer) -> None:
+    def endless():
+        yield b"access_key_id=x&secret="
+        for _ in range(64):
+            yield b"y" * 4096
+
+    answer = requests.post(console_server.endpoint + "/-/console/signin", data=endless(),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"}, allow_redirects=False)
+    assert answer.status_code == 411
+    big = requests.post(console_server.endpoint + "/-/console/signin", data=b"a=" + b"b" * 70_000,
+                        headers={"Content-Type": "application/x-www-form-urlencoded"}, allow_redirects=False)
+    assert big.status_code == 413
