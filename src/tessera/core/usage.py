@@ -246,19 +246,20 @@ async def top_part_shares(storage: Storage, *, start_ms: int, end_ms: int, limit
     until = min(end_ms, now)
     async with storage.db.read() as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
-        held = await usage_rows.window_part_shares(conn, bucket_id, start_ms=start_ms, until_ms=until, limit=limit,
-                                                   owner=owner)
+        held, total = await usage_rows.window_part_shares(conn, bucket_id, start_ms=start_ms, until_ms=until,
+                                                          limit=limit, owner=owner)
         if limit is None:  # all of them: no list of IDs as long as the uploads
             found = await usage_rows.incomplete_uploads(conn, bucket_id, owner=owner)
         else:
             found = await usage_rows.uploads_by_id(conn, [row.upload_id for row in held])
         names = await usage_rows.bucket_names(conn)
     uploads = {row.upload_id: _forgotten(storage, names, row, now) for row in found}
-    shares = [UploadShare(uploads[row.upload_id], int(row.byte_ms),
-                          storage.prices.cost(uploads[row.upload_id].storage_class, int(row.byte_ms)))
+    # max: a share priced from the floating-point counter can come out a hair below zero.
+    shares = [UploadShare(uploads[row.upload_id], max(0, int(row.byte_ms)),
+                          storage.prices.cost(uploads[row.upload_id].storage_class, max(0, int(row.byte_ms))))
               for row in held if row.upload_id in uploads]
     shares.sort(key=lambda s: (-s.billed_byte_ms, s.upload.bucket, s.upload.key, s.upload.upload_id))
-    return shares, (held[0].total if held else 0)
+    return shares, total
 
 
 @dataclass(frozen=True)

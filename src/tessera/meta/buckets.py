@@ -9,7 +9,7 @@ from tessera.core.errors import NoSuchBucket
 from tessera.core.models import Bucket
 from tessera.core.names import is_bucket_name
 from tessera.meta import records
-from tessera.meta.schema import bucket_cors, bucket_lifecycle, buckets, objects, uploads, usage
+from tessera.meta.schema import ACTIVE_UPLOAD, bucket_cors, bucket_lifecycle, buckets, objects, uploads, usage
 
 
 async def find(conn: AsyncConnection, name: str, *, lock: str | None = None) -> Bucket | None:
@@ -75,7 +75,7 @@ async def contents(conn: AsyncConnection, bucket_id: int) -> tuple[int, int]:
         await conn.execute(
             sa.select(sa.func.count())
             .select_from(uploads)
-            .where(uploads.c.bucket_id == bucket_id, uploads.c.state == "active")
+            .where(uploads.c.bucket_id == bucket_id, ACTIVE_UPLOAD)
         )
     ).scalar_one()
     return (1 if has_object else 0), active

@@ -22,7 +22,7 @@ from tessera.core.lifecycle.rules import (
     Transition,
 )
 from tessera.meta.ranges import key_window
-from tessera.meta.schema import bucket_lifecycle, buckets, lifecycle_runs, objects, parts, uploads
+from tessera.meta.schema import ACTIVE_UPLOAD, bucket_lifecycle, buckets, lifecycle_runs, objects, parts, uploads
 
 
 async def find(conn: AsyncConnection, bucket_id: int) -> Configuration | None:
@@ -143,7 +143,7 @@ async def stale_uploads(conn: AsyncConnection, bucket_id: int, *, prefix: str, e
 
 
 def _stale(bucket_id: int, prefix: str, excluded: Iterable[str], updated_at_or_before_ms: int) -> list[sa.ColumnElement]:
-    return [uploads.c.bucket_id == bucket_id, uploads.c.state == "active", last_update() <= updated_at_or_before_ms,
+    return [uploads.c.bucket_id == bucket_id, ACTIVE_UPLOAD, last_update() <= updated_at_or_before_ms,
             *key_window(uploads.c.key, prefix), *_outside(uploads.c.key, excluded)]
 
 

@@ -1,14 +1,16 @@
 """The queries behind ``GET /-/metrics``: the usage counters and incomplete uploads by age,
-each one aggregate query over every bucket, whatever the number of buckets and uploads."""
+read from counters kept with every change, whatever the number of uploads and parts."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tessera.meta.schema import buckets, parts, uploads, usage
+from tessera.meta import usage as usage_rows
+from tessera.meta.schema import buckets, usage
 
 
 async def usage_counters(conn: AsyncConnection) -> list[Any]:
@@ -28,26 +30,22 @@ async def incomplete_upload_ages(conn: AsyncConnection, *, now_ms: int, band_end
 
     Age is ``now_ms`` minus initiation. Band ``i`` holds the uploads younger than
     ``band_ends_ms[i]`` not in an earlier band; band ``len(band_ends_ms)`` the older ones.
+    Summed from the per-upload counters by ``meta.usage.upload_ages``, the usage reports' own.
     """
-    age = sa.literal(now_ms, sa.BigInteger) - uploads.c.initiated_ms
-    # Band numbers inline: PostgreSQL would type bound THEN values as text.
-    band = sa.case(*[(age < end, sa.literal_column(str(i), sa.Integer)) for i, end in enumerate(band_ends_ms)],
-                   else_=sa.literal_column(str(len(band_ends_ms)), sa.Integer))
-    # Parts summed per upload first, then uploads per band: twice as fast on SQLite as one
-    # grouping of the joined rows, which has to count distinct uploads.
-    per_upload = (
-        sa.select(uploads.c.bucket_id, band.label("band"),
-                  sa.func.count(parts.c.part_number).label("parts"),
-                  sa.func.coalesce(sa.func.sum(parts.c.size), 0).label("bytes"))
-        .select_from(uploads.outerjoin(parts, parts.c.upload_id == uploads.c.upload_id))
-        .where(uploads.c.state == "active")
-        .group_by(uploads.c.upload_id)
-        .subquery("per_upload")
-    )
-    query = (
-        sa.select(buckets.c.name.label("bucket"), per_upload.c.band, sa.func.count().label("uploads"),
-                  sa.func.sum(per_upload.c.parts).label("parts"), sa.func.sum(per_upload.c.bytes).label("bytes"))
-        .select_from(per_upload.join(buckets, buckets.c.bucket_id == per_upload.c.bucket_id))
-        .group_by(buckets.c.name, per_upload.c.band)
-    )
-    return list(await conn.execute(query))
+    names = await usage_rows.bucket_names(conn)
+    sums: dict[tuple[str, int], list[int]] = {}
+    for row in await usage_rows.upload_ages(conn, None, now_ms=now_ms, band_ends_ms=band_ends_ms):
+        held = sums.setdefault((names[row.bucket_id], row.band), [0, 0, 0])
+        held[0] += row.uploads
+        held[1] += int(row.parts)
+        held[2] += int(row.size)
+    return [AgeBand(bucket, band, *held) for (bucket, band), held in sorted(sums.items())]
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    bucket: str
+    band: int
+    uploads: int
+    parts: int
+    bytes: int

@@ -16,9 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.meta.ranges import successor
-from tessera.meta.schema import parts, uploads
+from tessera.meta.schema import ACTIVE_UPLOAD, parts, uploads
 
-ACTIVE = "active"
 
 SORT_COLUMNS: dict[str, sa.ColumnElement] = {
     "key": uploads.c.key,
@@ -67,7 +66,7 @@ def _active(bucket_id: int, prefix: str, *, prefix_as_filter: bool = False) -> l
         upper = successor(prefix)
         if upper is not None:
             window.append(uploads.c.key < _inline(upper))
-    return [uploads.c.bucket_id == bucket_id, uploads.c.state == ACTIVE, *window]
+    return [uploads.c.bucket_id == bucket_id, ACTIVE_UPLOAD, *window]
 
 
 def _inline(key: str) -> sa.BindParameter:
@@ -184,7 +183,7 @@ async def counter_mismatches(conn: AsyncConnection) -> list[Miscount]:
         sa.select(uploads.c.upload_id, uploads.c.part_count, uploads.c.part_bytes, uploads.c.part_uploaded_byte_ms,
                   found.c.n, found.c.size, found.c.byte_ms)
         .select_from(uploads.outerjoin(found, found.c.upload_id == uploads.c.upload_id))
-        .where(uploads.c.state == ACTIVE)
+        .where(ACTIVE_UPLOAD)
     )
     wrong = []
     for r in rows:

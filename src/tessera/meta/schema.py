@@ -235,8 +235,7 @@ sa.Index(
 # is ix_uploads_active_listing's, the last-part order ix_uploads_active_age's), with upload_id
 # breaking ties so that a keyset cursor is exact. A prefix search in these orders reads the
 # prefix's range of ix_uploads_active_listing and sorts what matches.
-for _name, _column in (("initiated", uploads.c.initiated_ms), ("parts", uploads.c.part_count),
-                       ("bytes", uploads.c.part_bytes)):
+for _name, _column in (("parts", uploads.c.part_count), ("bytes", uploads.c.part_bytes)):
     sa.Index(
         f"ix_uploads_active_by_{_name}",
         uploads.c.bucket_id,
@@ -245,6 +244,25 @@ for _name, _column in (("initiated", uploads.c.initiated_ms), ("parts", uploads.
         sqlite_where=sa.text("state = 'active'"),
         postgresql_where=sa.text("state = 'active'"),
     )
+# The partial indexes' condition, written inline: with 'active' a bound parameter, SQLite checks
+# it on every row it finds, reading the row even when an index holds all a query needs.
+ACTIVE_UPLOAD = uploads.c.state == sa.literal_column("'active'")
+# The initiation order also carries every counter the usage reports read (meta/usage.py: the
+# age histogram, a period's part costs), so that they read a bucket's range of this index and
+# never its rows: 100 000 uploads of a bucket took 300 ms on SQLite read row by row, 70 ms here.
+sa.Index(
+    "ix_uploads_active_by_initiated",
+    uploads.c.bucket_id,
+    uploads.c.initiated_ms,
+    uploads.c.upload_id,
+    uploads.c.last_part_ms,
+    uploads.c.storage_class,
+    uploads.c.part_count,
+    uploads.c.part_bytes,
+    uploads.c.part_uploaded_byte_ms,
+    sqlite_where=sa.text("state = 'active'"),
+    postgresql_where=sa.text("state = 'active'"),
+)
 
 parts = sa.Table(
     "parts",

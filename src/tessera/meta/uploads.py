@@ -11,7 +11,7 @@ from tessera.core.models import Part, Upload
 from tessera.core.metering import PART, UPLOAD
 from tessera.meta import records, usage
 from tessera.meta.ranges import Bound, key_window
-from tessera.meta.schema import parts, uploads
+from tessera.meta.schema import ACTIVE_UPLOAD, parts, uploads
 
 ACTIVE, COMPLETED = "active", "completed"
 
@@ -30,7 +30,7 @@ async def _count_out(conn: AsyncConnection, upload_ids: list[str], *, part_numbe
         rows = await conn.execute(
             sa.select(uploads.c.bucket_id, uploads.c.storage_class, parts.c.size)
             .select_from(uploads.join(parts, parts.c.upload_id == uploads.c.upload_id))
-            .where(uploads.c.upload_id.in_(chosen), uploads.c.state == ACTIVE, *part_filter)
+            .where(uploads.c.upload_id.in_(chosen), ACTIVE_UPLOAD, *part_filter)
         )
         sizes: dict[tuple[int, str], list[int]] = {}
         for r in rows:
@@ -40,7 +40,7 @@ async def _count_out(conn: AsyncConnection, upload_ids: list[str], *, part_numbe
         if whole_uploads:
             counted = await conn.execute(
                 sa.select(uploads.c.bucket_id, uploads.c.storage_class, sa.func.count().label("n"))
-                .where(uploads.c.upload_id.in_(chosen), uploads.c.state == ACTIVE)
+                .where(uploads.c.upload_id.in_(chosen), ACTIVE_UPLOAD)
                 .group_by(uploads.c.bucket_id, uploads.c.storage_class)
             )
             for r in counted:
@@ -56,7 +56,10 @@ async def find(conn: AsyncConnection, upload_id: str, *, lock: bool = False) -> 
 
 
 async def touch(conn: AsyncConnection, upload_id: str, now_ms: int) -> None:
-    await conn.execute(sa.update(uploads).where(uploads.c.upload_id == upload_id).values(last_part_ms=now_ms))
+    """A part arrived at ``now_ms``: last_part_ms stays the latest of its parts' times even when
+    gateways' clocks differ (meta/usage.py prices a period's parts by it)."""
+    later = sa.case((uploads.c.last_part_ms > now_ms, uploads.c.last_part_ms), else_=now_ms)
+    await conn.execute(sa.update(uploads).where(uploads.c.upload_id == upload_id).values(last_part_ms=later))
 
 
 async def mark_completed(conn: AsyncConnection, upload_id: str, values: dict[str, Any]) -> None:
@@ -83,7 +86,7 @@ async def lock_stale(conn: AsyncConnection, upload_ids: list[str], *, updated_at
     last_update = sa.func.coalesce(uploads.c.last_part_ms, uploads.c.initiated_ms)
     rows = await conn.execute(
         sa.select(uploads.c.upload_id)
-        .where(uploads.c.upload_id.in_(upload_ids), uploads.c.state == ACTIVE, last_update <= updated_at_or_before_ms)
+        .where(uploads.c.upload_id.in_(upload_ids), ACTIVE_UPLOAD, last_update <= updated_at_or_before_ms)
         .with_for_update()
     )
     return [r.upload_id for r in rows]
@@ -107,7 +110,7 @@ async def page(conn: AsyncConnection, bucket_id: int, bucket_name: str, *, prefi
         position = sa.tuple_(uploads.c.key, uploads.c.upload_id) > sa.tuple_(start.key, start.upload_id)
     query = (
         sa.select(uploads)
-        .where(uploads.c.bucket_id == bucket_id, uploads.c.state == ACTIVE, position,
+        .where(uploads.c.bucket_id == bucket_id, ACTIVE_UPLOAD, position,
                *key_window(uploads.c.key, prefix))
         .order_by(uploads.c.key, uploads.c.upload_id)
         .limit(limit)

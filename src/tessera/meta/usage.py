@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.metering import MINIMUM_DAYS, OBJECT, billed_size, early_charge_ms
-from tessera.meta.schema import buckets, early_deletions, parts, uploads, usage, usage_ledger
+from tessera.meta.schema import ACTIVE_UPLOAD, buckets, early_deletions, parts, uploads, usage, usage_ledger
 
 _PENDING = "tessera.usage"
 _DEPARTED = "tessera.usage.departed"
@@ -172,19 +172,12 @@ async def largest_uploads(conn: AsyncConnection, bucket_id: int | None, *, limit
     backwards, the buckets' in one statement (a few hundred per statement: SQLite's bound on a
     compound SELECT), then the best of them — never a sort of every upload. The rows of the
     few ranked are read after."""
-    if bucket_id is not None:
-        bucket_ids = [bucket_id]
-    else:
-        in_scope = _scoped(sa.select(buckets.c.bucket_id), buckets.c.bucket_id, None, owner)
-        bucket_ids = [row.bucket_id for row in await conn.execute(in_scope)]
     wanted = _bounded(limit)
-    ranked: list[Any] = []
-    for at in range(0, len(bucket_ids), 400):
-        each = [sa.select(uploads.c.upload_id, uploads.c.part_bytes)
-                .where(uploads.c.bucket_id == one, uploads.c.state == "active")
-                .order_by(uploads.c.part_bytes.desc(), uploads.c.upload_id.desc())
-                .limit(wanted).subquery() for one in bucket_ids[at:at + 400]]
-        ranked += await conn.execute(sa.union_all(*[sa.select(sub.c.upload_id, sub.c.part_bytes) for sub in each]))
+    ranked = await _each_bucket(conn, await _buckets_in_scope(conn, bucket_id, owner), lambda one: (
+        sa.select(uploads.c.upload_id, uploads.c.part_bytes)
+        .where(uploads.c.bucket_id == one, ACTIVE_UPLOAD)
+        .order_by(uploads.c.part_bytes.desc(), uploads.c.upload_id.desc())
+        .limit(wanted)))
     ranked.sort(key=lambda row: (-row.part_bytes, row.upload_id))
     return await uploads_by_id(conn, [row.upload_id for row in ranked[:wanted]])
 
@@ -198,40 +191,75 @@ async def upload_ages(conn: AsyncConnection, bucket_id: int | None, *, now_ms: i
                       owner: str | None = None) -> list[Any]:
     """In-progress uploads, their parts and the parts' bytes per bucket × age band × storage
     class (band ``i``: younger than ``band_ends_ms[i]`` and not in an earlier band; the last band
-    the older ones), as ``meta.metrics.incomplete_upload_ages`` counts them for the metrics, with
-    the storage class that prices them."""
-    age = sa.literal(now_ms, sa.BigInteger) - uploads.c.initiated_ms
-    # Band numbers inline: PostgreSQL would type bound THEN values as text.
-    band = sa.case(*[(age < end, sa.literal_column(str(i), sa.Integer)) for i, end in enumerate(band_ends_ms)],
-                   else_=sa.literal_column(str(len(band_ends_ms)), sa.Integer))
-    per_upload = _per_upload(bucket_id, owner).add_columns(band.label("band")).subquery("per_upload")
-    query = (
-        sa.select(per_upload.c.bucket_id, per_upload.c.band, per_upload.c.storage_class,
-                  sa.func.count().label("uploads"), sa.func.sum(per_upload.c.parts).label("parts"),
-                  sa.func.sum(per_upload.c.size).label("size"))
-        .group_by(per_upload.c.bucket_id, per_upload.c.band, per_upload.c.storage_class)
-    )
-    return list(await conn.execute(query))
+    the older ones), from the per-upload counters.
+
+    A band is a range of initiation times, so each bucket's band is read from its range of
+    ix_uploads_active_by_initiated, which carries the counters (docs/console.md, Usage)."""
+    # Band i: now − end[i] < initiated ≤ now − end[i − 1] (age = now − initiated).
+    bounds = [now_ms - end for end in band_ends_ms]
+    ranges = list(zip([None, *bounds], [*bounds, None]))
+
+    def band(one: int, number: int, newest: int | None, oldest: int | None) -> Any:
+        window = [uploads.c.initiated_ms <= newest] if newest is not None else []
+        window += [uploads.c.initiated_ms > oldest] if oldest is not None else []
+        # Band numbers inline: PostgreSQL would type a bound one as text in a union.
+        return (sa.select(uploads.c.bucket_id, sa.literal_column(str(number), sa.Integer).label("band"),
+                          uploads.c.storage_class, sa.func.count().label("uploads"),
+                          sa.func.sum(uploads.c.part_count).label("parts"),
+                          sa.func.sum(uploads.c.part_bytes).label("size"))
+                .where(uploads.c.bucket_id == one, ACTIVE_UPLOAD, *window)
+                .group_by(uploads.c.bucket_id, uploads.c.storage_class))
+
+    return await _each_bucket(conn, await _buckets_in_scope(conn, bucket_id, owner), lambda one: [
+        band(one, number, newest, oldest) for number, (newest, oldest) in enumerate(ranges)])
 
 
 async def window_part_shares(conn: AsyncConnection, bucket_id: int | None, *, start_ms: int, until_ms: int,
-                             limit: int | None, owner: str | None = None) -> list[Any]:
+                             limit: int | None, owner: str | None = None) -> tuple[list[Any], int]:
     """The in-progress uploads whose parts (written before ``until_ms``) held the most
-    byte-milliseconds inside [start_ms, until_ms): upload_id, byte_ms, and ``total``, how many
-    held any. Summed in the database, so a page of the largest costs one aggregate query."""
+    byte-milliseconds inside [start_ms, until_ms), as (upload_id, byte_ms) rows, and how many
+    held any. Summed in the database, so a page of the largest reads no upload outside it.
+
+    Most uploads are priced from their part counters, without reading a part: one whose parts
+    all came before the window held ``part_bytes`` through all of it, and one started inside the
+    window whose parts all came before its end held Σ size × (until − uploaded at), which is
+    part_bytes × until − part_uploaded_byte_ms (a part comes after its upload's initiation, and
+    last_part_ms is the latest part's time). Only an upload whose parts straddle an edge of the
+    window has its parts read."""
+    if start_ms >= until_ms:
+        return [], 0
+    until = sa.literal(until_ms, sa.BigInteger)
+    latest = sa.func.coalesce(uploads.c.last_part_ms, uploads.c.initiated_ms)
     since = sa.case((parts.c.last_modified_ms > start_ms, parts.c.last_modified_ms), else_=start_ms)
     # Exact numbers: a 5 GB part held for a month is past a 64-bit integer in byte-milliseconds.
-    held = sa.func.sum(sa.cast(parts.c.size, sa.Numeric) * (sa.literal(until_ms, sa.BigInteger) - since))
-    query = (
-        sa.select(parts.c.upload_id, held.label("byte_ms"), sa.func.count().over().label("total"))
-        .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
-        .where(uploads.c.state == "active", parts.c.last_modified_ms < until_ms)
-        .group_by(parts.c.upload_id)
-        .having(held > 0)
-        .order_by(sa.desc("byte_ms"), parts.c.upload_id)
+    from_parts = (
+        sa.select(sa.func.coalesce(sa.func.sum(sa.cast(parts.c.size, sa.Numeric) * (until - since)), 0))
+        .where(parts.c.upload_id == uploads.c.upload_id, parts.c.last_modified_ms < until_ms)
+        .scalar_subquery()
     )
-    query = _scoped(query, uploads.c.bucket_id, bucket_id, owner)
-    return list(await conn.execute(query if limit is None else query.limit(_bounded(limit))))
+    before_window = latest <= start_ms
+    inside_window = sa.and_(uploads.c.initiated_ms >= start_ms, latest < until_ms)
+    held = sa.case(
+        (before_window, sa.cast(uploads.c.part_bytes, sa.Numeric) * (until_ms - start_ms)),
+        (inside_window, sa.cast(uploads.c.part_bytes, sa.Numeric) * until - uploads.c.part_uploaded_byte_ms),
+        else_=from_parts,
+    ).label("byte_ms")
+    # Whether it held any is decided exactly, not from the floating-point counter's difference.
+    held_any = sa.case((sa.or_(before_window, inside_window), uploads.c.part_bytes > 0), else_=from_parts > 0)
+    # Each bucket's own range of ix_uploads_active_by_initiated, which carries the counters:
+    # asked for every bucket at once, SQLite walks another index and reads every row. Counted
+    # apart: a count over the ranking would make SQLite keep every row to sort, not the best.
+    in_scope = await _buckets_in_scope(conn, bucket_id, owner)
+    holding = [ACTIVE_UPLOAD, uploads.c.initiated_ms < until_ms, held_any]
+    ranked = await _each_bucket(conn, in_scope, lambda one: (
+        sa.select(uploads.c.upload_id, held).where(uploads.c.bucket_id == one, *holding)
+        .order_by(sa.desc("byte_ms"), uploads.c.upload_id)
+        .limit(None if limit is None else _bounded(limit))))
+    counted = await _each_bucket(conn, in_scope, lambda one: (
+        sa.select(sa.func.count().label("uploads")).where(uploads.c.bucket_id == one, *holding)))
+    total = sum(row.uploads for row in counted)
+    ranked.sort(key=lambda row: (-row.byte_ms, row.upload_id))
+    return ranked[:limit], total
 
 
 async def uploads_by_id(conn: AsyncConnection, upload_ids: Sequence[str]) -> list[Any]:
@@ -249,7 +277,7 @@ def _per_upload(bucket_id: int | None, owner: str | None) -> Any:
         sa.select(uploads.c.upload_id, uploads.c.bucket_id, uploads.c.key, uploads.c.initiator,
                   uploads.c.storage_class, uploads.c.initiated_ms, uploads.c.part_count.label("parts"),
                   uploads.c.part_bytes.label("size"))
-        .where(uploads.c.state == "active")
+        .where(ACTIVE_UPLOAD)
     )
     return _scoped(query, uploads.c.bucket_id, bucket_id, owner)
 
@@ -260,9 +288,33 @@ async def incomplete_upload_parts(conn: AsyncConnection, bucket_id: int | None, 
     query = (
         sa.select(parts.c.upload_id, parts.c.size, parts.c.last_modified_ms)
         .select_from(parts.join(uploads, parts.c.upload_id == uploads.c.upload_id))
-        .where(uploads.c.state == "active", parts.c.last_modified_ms < before_ms)
+        .where(ACTIVE_UPLOAD, parts.c.last_modified_ms < before_ms)
     )
     return list(await conn.execute(_scoped(query, uploads.c.bucket_id, bucket_id, owner)))
+
+
+async def _buckets_in_scope(conn: AsyncConnection, bucket_id: int | None, owner: str | None) -> list[int]:
+    if bucket_id is not None:
+        return [bucket_id]
+    in_scope = _scoped(sa.select(buckets.c.bucket_id), buckets.c.bucket_id, None, owner)
+    return [row.bucket_id for row in await conn.execute(in_scope)]
+
+
+async def _each_bucket(conn: AsyncConnection, bucket_ids: list[int],
+                       queries_of: Callable[[int], Any | list[Any]]) -> list[Any]:
+    """The rows of ``queries_of(bucket_id)`` (one query or several) for every bucket, a few
+    hundred queries per statement (SQLite's bound on a compound SELECT is 500): a query of one
+    bucket walks that bucket's range of an index, where one of every bucket may read every row."""
+    queries = [query for one in bucket_ids for query in _listed(queries_of(one))]
+    found: list[Any] = []
+    for at in range(0, len(queries), 400):
+        each = [query.subquery() for query in queries[at:at + 400]]
+        found += await conn.execute(sa.union_all(*[sa.select(*sub.c) for sub in each]))
+    return found
+
+
+def _listed(queries: Any | list[Any]) -> list[Any]:
+    return queries if isinstance(queries, list) else [queries]
 
 
 def _bounded(limit: int) -> int:
