@@ -105,8 +105,8 @@ def top_uploads_chart(uploads: list[ForgottenUpload], *, limit: int = 10, bucket
                    x_title=unit, colours=_SHADES[PART], show_legend=False, truncate_label=48,
                    height=max(HEIGHT, 120 + 34 * len(largest)))
     ordered = list(reversed(largest))  # pygal draws the first bar at the bottom
-    chart.x_labels = [f"{u.key if bucket else u.bucket + '/' + u.key} ({u.parts} parts, {age(u.age_days * DAY_MS)} old)"
-                      for u in ordered]  # the bucket is in the title when there is one
+    chart.x_labels = [f"{u.key if bucket else u.bucket + '/' + u.key} ({u.parts} part{'' if u.parts == 1 else 's'}, "
+                      f"{age(u.age_days * DAY_MS)} old)" for u in ordered]  # the bucket is in the title when there is one
     chart.add("Part storage", [round(u.bytes / size, 3) for u in ordered])
     return _render(chart)
 
