@@ -22,7 +22,7 @@ from tessera.core.lifecycle.rules import (
     Transition,
 )
 from tessera.meta.ranges import key_window
-from tessera.meta.schema import ACTIVE_UPLOAD, bucket_lifecycle, buckets, lifecycle_runs, objects, parts, uploads
+from tessera.meta.schema import ACTIVE_UPLOAD, bucket_lifecycle, buckets, lifecycle_runs, objects, uploads
 
 
 async def find(conn: AsyncConnection, bucket_id: int) -> Configuration | None:
@@ -113,7 +113,8 @@ async def stale_uploads(conn: AsyncConnection, bucket_id: int, *, prefix: str, e
 
     def select(*position: sa.ColumnElement, count: int) -> sa.Select:
         return (
-            sa.select(uploads.c.upload_id, uploads.c.key, last_update().label("last_update_ms"))
+            sa.select(uploads.c.upload_id, uploads.c.key, last_update().label("last_update_ms"),
+                      uploads.c.part_count, uploads.c.part_bytes)
             .where(*_stale(bucket_id, prefix, excluded, updated_at_or_before_ms), *position)
             .order_by(last_update(), uploads.c.upload_id)
             .limit(count)
@@ -130,16 +131,8 @@ async def stale_uploads(conn: AsyncConnection, bucket_id: int, *, prefix: str, e
         position = []
     if len(found) < limit:
         found += list(await conn.execute(select(*position, count=limit - len(found))))
-    sizes = {}
-    ids = [r.upload_id for r in found]
-    for start in range(0, len(ids), 500):
-        rows = await conn.execute(
-            sa.select(parts.c.upload_id, sa.func.count().label("parts"), sa.func.sum(parts.c.size).label("size"))
-            .where(parts.c.upload_id.in_(ids[start : start + 500]))
-            .group_by(parts.c.upload_id)
-        )
-        sizes.update({r.upload_id: (r.parts, int(r.size)) for r in rows})
-    return [UploadCandidate(r.upload_id, r.key, r.last_update_ms, *sizes.get(r.upload_id, (0, 0))) for r in found]
+    # The parts and bytes are the upload's own counters, kept with its parts (meta/schema.py).
+    return [UploadCandidate(r.upload_id, r.key, r.last_update_ms, r.part_count, r.part_bytes) for r in found]
 
 
 def _stale(bucket_id: int, prefix: str, excluded: Iterable[str], updated_at_or_before_ms: int) -> list[sa.ColumnElement]:
@@ -157,15 +150,13 @@ class Totals:
 async def stale_upload_totals(conn: AsyncConnection, bucket_id: int, *, prefix: str, excluded: Iterable[str],
                               updated_at_or_before_ms: int) -> Totals:
     """How many uploads ``stale_uploads`` would give, page after page, with their parts and
-    bytes: two aggregate queries, not a walk of the pages."""
-    conditions = _stale(bucket_id, prefix, excluded, updated_at_or_before_ms)
-    count = (await conn.execute(sa.select(sa.func.count()).select_from(uploads).where(*conditions))).scalar_one()
-    matching = sa.select(uploads.c.upload_id).where(*conditions).subquery()
+    bytes: one aggregate of the uploads' counters, not a walk of the pages or of their parts."""
     held = (await conn.execute(
-        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(parts.c.size), 0))
-        .select_from(parts.join(matching, matching.c.upload_id == parts.c.upload_id))
+        sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(uploads.c.part_count), 0),
+                  sa.func.coalesce(sa.func.sum(uploads.c.part_bytes), 0))
+        .where(*_stale(bucket_id, prefix, excluded, updated_at_or_before_ms))
     )).one()
-    return Totals(count, held[0], int(held[1]))
+    return Totals(held[0], int(held[1]), int(held[2]))
 
 
 @dataclass(frozen=True)
