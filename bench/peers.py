@@ -10,7 +10,6 @@ the project's environment. The versions are pinned, so figures from different da
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import os
@@ -247,35 +246,6 @@ class Target:
                                    f"secret was answered {status}, not {want}: {body[:300]!r}")
 
 
-class DurablePostgres(PostgresCluster):
-    """tests/support/postgres.py's throwaway cluster, but with PostgreSQL's durable defaults (fsync,
-    synchronous_commit, full_page_writes on): the test cluster turns them off, which would leave
-    out the commit's flush that Tessera's SQLite pays."""
-
-    def start(self) -> None:
-        subprocess.run(
-            [str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust", "-E", "UTF8"],
-            check=True, capture_output=True, **self._as_user,
-        )
-        self.process = subprocess.Popen(
-            [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.root),
-             "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=200"],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "server.log", "wb"), start_new_session=True,
-            **self._as_user,
-        )
-        atexit.register(self.stop)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"postgres exited: {(self.root / 'server.log').read_text()[-2000:]}")
-            ready = subprocess.run([str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                                   capture_output=True)
-            if ready.returncode == 0:
-                return
-            time.sleep(0.1)
-        raise RuntimeError("postgres did not start within 30 s")
-
-
 class TesseraTarget(Target):
     kind = "tessera"
     durability = "fsync'd blob and metadata before each answer"
@@ -285,7 +255,7 @@ class TesseraTarget(Target):
         self.oss_signature = oss_signature
         self.signature = f"OSS signature {oss_signature.upper()}, presigned URLs (oss2)"
         self.server: TesseraServer | None = None
-        self.cluster: DurablePostgres | None = None
+        self.cluster: PostgresCluster | None = None
         if postgresql:
             try:
                 from tests.support.postgres import find_binaries
@@ -314,7 +284,8 @@ class TesseraTarget(Target):
     def start(self, scratch: Path) -> None:
         url = None
         if self.postgresql:
-            self.cluster = DurablePostgres()
+            # Durable, unlike the test cluster: the commit's flush is what SQLite pays too.
+            self.cluster = PostgresCluster(durable=True)
             self.cluster.start()
             url = self.cluster.create_database("bench")
         directory = scratch / self.name.replace(" ", "-").lower()

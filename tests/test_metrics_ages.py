@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import AsyncIterator
 
 from tessera.api.metrics import AGE_BAND_ENDS_MS, AGES
 from tessera.blobs.store import BlobStore
@@ -17,18 +16,7 @@ from tessera.core.usage import age_histogram, incomplete_uploads
 from tessera.meta import metrics as metric_rows
 from tessera.meta.database import Database, sqlite_url
 from tessera.meta.migrate import upgrade
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.ms = 1_800_000_000_000
-
-    def __call__(self) -> int:
-        return self.ms
-
-
-async def _body(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+from tests.support.clock import Clock, body
 
 
 def test_age_bands_match_the_admin_report(tmp_path: Path) -> None:
@@ -45,7 +33,7 @@ def test_age_bands_match_the_admin_report(tmp_path: Path) -> None:
             choices = []
             for number, size in enumerate(part_sizes, start=1):
                 part = await multipart.upload_part(storage, bucket, key, upload.upload_id, number,
-                                                   _body(b"p" * size), size=size, content_md5=None)
+                                                   body(b"p" * size), size=size, content_md5=None)
                 choices.append(PartChoice(number, part.etag))
             return upload.upload_id, choices
 

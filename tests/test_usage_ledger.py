@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 
@@ -16,21 +15,7 @@ from tessera.core.storage import Storage
 from tessera.core.usage import storage_usage
 from tessera.meta.database import Database, sqlite_url
 from tessera.meta.migrate import upgrade
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.ms = 1_800_000_000_000
-
-    def __call__(self) -> int:
-        return self.ms
-
-    def advance(self, hours: float) -> None:
-        self.ms += int(hours * HOUR_MS)
-
-
-async def _body(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+from tests.support.clock import Clock, body
 
 
 def _scenario(tmp_path: Path, script) -> None:
@@ -58,10 +43,10 @@ def test_parts_uploaded_replaced_aborted(tmp_path: Path) -> None:
     async def script(storage: Storage, clock: Clock) -> None:
         start = clock()
         upload = await multipart.initiate_upload(storage, "ledger", "k", ObjectAttributes(), initiator="t")
-        await multipart.upload_part(storage, "ledger", "k", upload.upload_id, 1, _body(b"a" * 1000), size=1000,
+        await multipart.upload_part(storage, "ledger", "k", upload.upload_id, 1, body(b"a" * 1000), size=1000,
                                     content_md5=None)
         clock.advance(1)
-        await multipart.upload_part(storage, "ledger", "k", upload.upload_id, 1, _body(b"b" * 3000), size=3000,
+        await multipart.upload_part(storage, "ledger", "k", upload.upload_id, 1, body(b"b" * 3000), size=3000,
                                     content_md5=None)  # replaced: 1000 B for 1 h, then 3000 B
         clock.advance(2)
         await multipart.abort_upload(storage, "ledger", "k", upload.upload_id)
@@ -79,7 +64,7 @@ def test_completed_upload_turns_parts_into_an_object(tmp_path: Path) -> None:
         start = clock()
         upload = await multipart.initiate_upload(storage, "ledger", "mp", ObjectAttributes(storage_class="IA"),
                                                  initiator="t")
-        part = await multipart.upload_part(storage, "ledger", "mp", upload.upload_id, 1, _body(b"p" * 1024),
+        part = await multipart.upload_part(storage, "ledger", "mp", upload.upload_id, 1, body(b"p" * 1024),
                                            size=1024, content_md5=None)
         clock.advance(2)  # a 1 KB IA part bills as 1 KB...
         await multipart.complete_upload(storage, "ledger", "mp", upload.upload_id, [PartChoice(1, part.etag)])
@@ -94,15 +79,15 @@ def test_completed_upload_turns_parts_into_an_object(tmp_path: Path) -> None:
 
 def test_bytes_that_came_and_went_inside_the_window(tmp_path: Path) -> None:
     async def script(storage: Storage, clock: Clock) -> None:
-        await objects.put_object(storage, "ledger", "before", _body(b"x" * 100), size=100, content_md5=None,
+        await objects.put_object(storage, "ledger", "before", body(b"x" * 100), size=100, content_md5=None,
                                  attrs=ObjectAttributes())
         clock.advance(10)
         start = clock()
         clock.advance(1)
-        await objects.put_object(storage, "ledger", "brief", _body(b"y" * 500), size=500, content_md5=None,
+        await objects.put_object(storage, "ledger", "brief", body(b"y" * 500), size=500, content_md5=None,
                                  attrs=ObjectAttributes())
         clock.advance(0.25)
-        await objects.put_object(storage, "ledger", "brief", _body(b"z" * 200), size=200, content_md5=None,
+        await objects.put_object(storage, "ledger", "brief", body(b"z" * 200), size=200, content_md5=None,
                                  attrs=ObjectAttributes())  # overwritten
         clock.advance(0.25)
         await objects.delete_object(storage, "ledger", "brief")
@@ -120,7 +105,7 @@ def test_incomplete_uploads_by_age_and_initiator(tmp_path: Path) -> None:
         async def started(key: str, initiator: str, size: int) -> None:
             upload = await multipart.initiate_upload(storage, "ledger", key, ObjectAttributes(), initiator=initiator)
             if size:
-                await multipart.upload_part(storage, "ledger", key, upload.upload_id, 1, _body(b"x" * size),
+                await multipart.upload_part(storage, "ledger", key, upload.upload_id, 1, body(b"x" * size),
                                             size=size, content_md5=None)
 
         await started("ancient", "alice", 300)
@@ -151,13 +136,13 @@ def test_window_part_storage_attributed_to_the_uploads_holding_it(tmp_path: Path
                                         "DeepColdArchive": 1.0})
         start = clock()
         kept = await multipart.initiate_upload(storage, "ledger", "kept", ObjectAttributes(), initiator="alice")
-        await multipart.upload_part(storage, "ledger", "kept", kept.upload_id, 1, _body(b"a" * 1000), size=1000,
+        await multipart.upload_part(storage, "ledger", "kept", kept.upload_id, 1, body(b"a" * 1000), size=1000,
                                     content_md5=None)
         clock.advance(2)
-        await multipart.upload_part(storage, "ledger", "kept", kept.upload_id, 2, _body(b"b" * 4000), size=4000,
+        await multipart.upload_part(storage, "ledger", "kept", kept.upload_id, 2, body(b"b" * 4000), size=4000,
                                     content_md5=None)
         gone = await multipart.initiate_upload(storage, "ledger", "gone", ObjectAttributes(), initiator="bob")
-        await multipart.upload_part(storage, "ledger", "gone", gone.upload_id, 1, _body(b"c" * 500), size=500,
+        await multipart.upload_part(storage, "ledger", "gone", gone.upload_id, 1, body(b"c" * 500), size=500,
                                     content_md5=None)
         clock.advance(1)
         await multipart.abort_upload(storage, "ledger", "gone", gone.upload_id)
@@ -175,7 +160,7 @@ def test_window_part_storage_attributed_to_the_uploads_holding_it(tmp_path: Path
 
 
 async def _put(storage: Storage, key: str, size: int, storage_class: str = "Standard") -> int:
-    info = await objects.put_object(storage, "ledger", key, _body(b"o" * size), size=size, content_md5=None,
+    info = await objects.put_object(storage, "ledger", key, body(b"o" * size), size=size, content_md5=None,
                                     attrs=ObjectAttributes(storage_class=storage_class))
     return info.last_modified_ms
 

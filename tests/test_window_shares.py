@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import random
 from pathlib import Path
-from typing import AsyncIterator
 
 import sqlalchemy as sa
 
@@ -20,18 +19,7 @@ from tessera.core.usage import top_part_shares
 from tessera.meta.database import Database, sqlite_url
 from tessera.meta.migrate import upgrade
 from tessera.meta.schema import parts, uploads
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.ms = 1_800_000_000_000
-
-    def __call__(self) -> int:
-        return self.ms
-
-
-async def _body(data: bytes) -> AsyncIterator[bytes]:
-    yield data
+from tests.support.clock import Clock, body
 
 
 async def _part_by_part(storage: Storage, start_ms: int, until_ms: int) -> dict[str, int]:
@@ -74,7 +62,7 @@ def test_counter_priced_shares_match_the_parts_summed_one_by_one(tmp_path: Path)
                     number = rng.randrange(1, 4)  # a number again replaces the part
                     size = rng.randrange(0, 5000)  # empty parts hold nothing
                     part = await multipart.upload_part(storage, bucket, key, upload.upload_id, number,
-                                                       _body(b"p" * size), size=size, content_md5=None)
+                                                       body(b"p" * size), size=size, content_md5=None)
                     chosen = [c for c in chosen if c.part_number != number] + [PartChoice(number, part.etag)]
                 fate = rng.random()
                 if fate < 0.15:

@@ -39,10 +39,17 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class PostgresCluster:
-    """``with PostgresCluster() as pg: url = pg.create_database("name")``."""
+# What a test cluster need not pay for: it is thrown away, so a crash of the machine loses nothing.
+UNDURABLE = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
 
-    def __init__(self) -> None:
+
+class PostgresCluster:
+    """``with PostgresCluster() as pg: url = pg.create_database("name")``. ``durable``: keep
+    PostgreSQL's own flushes (fsync, synchronous_commit, full_page_writes), as a benchmark must
+    for its commits to cost what they cost in production."""
+
+    def __init__(self, *, durable: bool = False) -> None:
+        self.durable = durable
         self.bin = find_binaries()
         self.root = Path(tempfile.mkdtemp(prefix="tessera-pg-"))
         self.data = self.root / "data"
@@ -67,13 +74,12 @@ class PostgresCluster:
     def start(self) -> None:
         subprocess.run(
             [str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust", "-E", "UTF8",
-             "--no-sync"],
+             *([] if self.durable else ["--no-sync"])],
             check=True, capture_output=True, **self._as_user,
         )
         self.process = subprocess.Popen(
             [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.root),
-             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
-             "-c", "full_page_writes=off", "-c", "max_connections=200"],
+             "-c", "listen_addresses=127.0.0.1", *(() if self.durable else UNDURABLE), "-c", "max_connections=200"],
             stdout=subprocess.DEVNULL, stderr=open(self.root / "server.log", "wb"), start_new_session=True,
             **self._as_user,
         )
