@@ -48,7 +48,9 @@ async def seed(data_dir: Path, owner: str, count: int) -> None:
                 rows_u.append({"upload_id": upload_id, "bucket_id": bucket.bucket_id, "key": f"tmp/{i:07d}",
                                "state": "active", "initiated_ms": at + i, "last_part_ms": at + i, "initiator": owner,
                                "storage_class": "Standard", "content_type": "application/octet-stream",
-                               "headers": {}, "user_meta": {}})
+                               "headers": {}, "user_meta": {},
+                               # the upload's part counters, as the write path keeps them with its parts
+                               "part_count": 1, "part_bytes": 1024, "part_uploaded_byte_ms": 1024.0 * (at + i)})
                 rows_p.append({"upload_id": upload_id, "part_number": 1, "size": 1024, "etag": "0" * 32,
                                "crc64": "0", "blob_id": f"bench{i:027d}", "last_modified_ms": at + i})
             async with storage.db.write() as conn:
