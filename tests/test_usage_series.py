@@ -19,7 +19,7 @@ from tessera.core.usage import even_instants, storage_over_time
 from tessera.meta.database import Database, sqlite_url
 from tessera.meta.migrate import upgrade
 
-from tests.test_usage_ledger import Clock, _body
+from tests.support.clock import Clock, body
 
 OBJ, PART = ("object", "Standard"), ("part", "Standard")
 
@@ -82,7 +82,7 @@ def _scenario(tmp_path: Path, script) -> None:  # type: ignore[no-untyped-def]
 
 
 async def _put(storage: Storage, bucket: str, key: str, size: int, storage_class: str = "Standard") -> None:
-    await objects.put_object(storage, bucket, key, _body(b"x" * size), size=size, content_md5=None,
+    await objects.put_object(storage, bucket, key, body(b"x" * size), size=size, content_md5=None,
                              attrs=ObjectAttributes(storage_class=storage_class))
 
 
@@ -94,7 +94,7 @@ def test_storage_over_time_per_kind_and_class(tmp_path: Path) -> None:
         clock.advance(1)
         await _put(storage, "mine", "cold", 10, "IA")  # bills 64 KB
         upload = await multipart.initiate_upload(storage, "mine", "big", ObjectAttributes(), initiator="alice")
-        await multipart.upload_part(storage, "mine", "big", upload.upload_id, 1, _body(b"p" * 300), size=300,
+        await multipart.upload_part(storage, "mine", "big", upload.upload_id, 1, body(b"p" * 300), size=300,
                                     content_md5=None)
         clock.advance(1)
         await objects.delete_object(storage, "mine", "old")
@@ -142,7 +142,7 @@ def test_reports_of_one_owner_leave_other_owners_buckets_out(tmp_path: Path) -> 
         await _put(storage, "mine", "a", 100)
         for bucket in ("mine", "theirs"):
             upload = await multipart.initiate_upload(storage, bucket, "u", ObjectAttributes(), initiator="k")
-            await multipart.upload_part(storage, bucket, "u", upload.upload_id, 1, _body(b"p" * 50), size=50,
+            await multipart.upload_part(storage, bucket, "u", upload.upload_id, 1, body(b"p" * 50), size=50,
                                         content_md5=None)
         clock.advance(1)
         report = await usage_report(storage, start_ms=start, end_ms=clock(), owner="alice")
@@ -163,7 +163,7 @@ def test_reports_asked_for_more_rows_than_exist(tmp_path: Path) -> None:
         for key in ("a", "b", "c"):
             upload = await multipart.initiate_upload(storage, "mine", key, ObjectAttributes(), initiator="k")
             if key != "c":
-                await multipart.upload_part(storage, "mine", key, upload.upload_id, 1, _body(b"p" * 9), size=9,
+                await multipart.upload_part(storage, "mine", key, upload.upload_id, 1, body(b"p" * 9), size=9,
                                             content_md5=None)
         clock.advance(1)
         report = await usage_report(storage, start_ms=start, end_ms=clock(), top=10**20)
@@ -187,7 +187,7 @@ def test_age_bands_summed_by_the_database_match_the_uploads_read_one_by_one(tmp_
             for number in range(1, rng.randint(0, 3) + 1):
                 size = rng.randrange(1, 5000)
                 await multipart.upload_part(storage, bucket, f"k{i:02}", upload.upload_id, number,
-                                            _body(b"p" * size), size=size, content_md5=None)
+                                            body(b"p" * size), size=size, content_md5=None)
             clock.advance(rng.choice([1, 20, 24 * 3, 24 * 12]))
         for owner in (None, "bob"):
             one_by_one = age_histogram(await incomplete_uploads(storage, owner=owner))
