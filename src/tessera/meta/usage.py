@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tessera.core.metering import MINIMUM_DAYS, OBJECT, billed_size, early_charge_ms
+from tessera.core.metering import MINIMUM_DAYS, OBJECT, UPLOAD, billed_size, early_charge_ms
 from tessera.meta.schema import ACTIVE_UPLOAD, buckets, early_deletions, parts, uploads, usage, usage_ledger
 
 _PENDING = "tessera.usage"
@@ -199,7 +199,7 @@ async def upload_ages(conn: AsyncConnection, bucket_id: int | None, *, now_ms: i
     bounds = [now_ms - end for end in band_ends_ms]
     ranges = list(zip([None, *bounds], [*bounds, None]))
 
-    def band(one: int, number: int, newest: int | None, oldest: int | None) -> Any:
+    def band(one: int, storage_class: str, number: int, newest: int | None, oldest: int | None) -> Any:
         window = [uploads.c.initiated_ms <= newest] if newest is not None else []
         window += [uploads.c.initiated_ms > oldest] if oldest is not None else []
         # Band numbers inline: PostgreSQL would type a bound one as text in a union.
@@ -207,11 +207,22 @@ async def upload_ages(conn: AsyncConnection, bucket_id: int | None, *, now_ms: i
                           uploads.c.storage_class, sa.func.count().label("uploads"),
                           sa.func.sum(uploads.c.part_count).label("parts"),
                           sa.func.sum(uploads.c.part_bytes).label("size"))
-                .where(uploads.c.bucket_id == one, ACTIVE_UPLOAD, *window)
+                .where(uploads.c.bucket_id == one, ACTIVE_UPLOAD, uploads.c.storage_class == storage_class, *window)
                 .group_by(uploads.c.bucket_id, uploads.c.storage_class))
 
-    return await _each_bucket(conn, await _buckets_in_scope(conn, bucket_id, owner), lambda one: [
-        band(one, number, newest, oldest) for number, (newest, oldest) in enumerate(ranges)])
+    # One query per storage class that has uploads (the usage counters know which), so that a
+    # range is summed as the index gives it, not sorted by class first.
+    in_scope = await _buckets_in_scope(conn, bucket_id, owner)
+    classes: dict[int, list[str]] = defaultdict(list)
+    for at in range(0, len(in_scope), 500):
+        for row in await conn.execute(
+                sa.select(usage.c.bucket_id, usage.c.storage_class)
+                .where(usage.c.bucket_id.in_(in_scope[at:at + 500]), usage.c.kind == UPLOAD, usage.c.count > 0)
+                .order_by(usage.c.bucket_id, usage.c.storage_class)):
+            classes[row.bucket_id].append(row.storage_class)
+    return await _each_bucket(conn, in_scope, lambda one: [
+        band(one, storage_class, number, newest, oldest)
+        for storage_class in classes[one] for number, (newest, oldest) in enumerate(ranges)])
 
 
 async def window_part_shares(conn: AsyncConnection, bucket_id: int | None, *, start_ms: int, until_ms: int,
