@@ -118,7 +118,7 @@ async def handle(http: web.Request, storage: Storage, requests: RequestMetrics, 
     if token is not None and not _bearer_matches(http.headers.get("Authorization", ""), token):
         return web.Response(status=401, text="This endpoint needs Authorization: Bearer <metrics token>.\n",
                             headers={"WWW-Authenticate": 'Bearer realm="tessera-metrics"'})
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         counters = await metric_rows.usage_counters(conn)
         bucket_names = sorted((await usage_rows.bucket_names(conn)).values())
         upload_ages = await metric_rows.incomplete_upload_ages(conn, now_ms=storage.clock(),

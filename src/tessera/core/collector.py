@@ -38,7 +38,7 @@ async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS) -> Coll
         stale = await blob_rows.reclaim_stale_pending(conn, cutoff)
     freed = 0
     while True:
-        async with storage.db.read() as conn:
+        async with storage.db.read(offloaded=True) as conn:
             ids = await blob_rows.garbage(conn, BATCH)
         if not ids:
             break
@@ -58,7 +58,7 @@ async def _orphan_files(storage: Storage, cutoff_ms: int) -> int:
     removed = 0
     for start in range(0, len(old), BATCH):
         batch = old[start : start + BATCH]
-        async with storage.db.read() as conn:
+        async with storage.db.read(offloaded=True) as conn:
             known = await blob_rows.known(conn, batch)
         orphans = [blob_id for blob_id in batch if blob_id not in known]
         await storage.blobs.delete_many(orphans)

@@ -28,7 +28,7 @@ async def fsck(storage: Storage) -> FsckReport:
     """Every blob an object or part refers to must be live and on disk at its size; files
     nothing refers to are listed (the collector reclaims them once they are past the grace). Each
 incomplete upload's part counters must match its parts."""
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         referenced = await blob_rows.live_references(conn)
         states = await blob_rows.states(conn)
         miscounted = await upload_listing.counter_mismatches(conn)

@@ -131,7 +131,7 @@ async def list_incomplete(storage: Storage, bucket_name: str, *, prefix: str = "
         raise InvalidArgument(f"The limit must be between 1 and {MAX_LIMIT}.", name="limit", value=str(limit))
     position = decode_cursor(cursor, sort=sort, descending=descending) if cursor else None
     backwards = position is not None and position.backwards
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket = await bucket_rows.get(conn, bucket_name)
         whole = await _totals(conn, bucket.bucket_id)
         totals = whole
@@ -197,7 +197,7 @@ async def totals(storage: Storage, bucket_name: str, *, upload_ids: list[str] | 
                  prefix: str | None = None) -> PartTotals:
     """How many uploads, parts and bytes a deletion of ``upload_ids`` (or of everything under
     ``prefix``; neither: the whole bucket) would free now."""
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket = await bucket_rows.get(conn, bucket_name)
         return await _totals(conn, bucket.bucket_id, prefix=prefix or "", upload_ids=upload_ids)
 
@@ -237,7 +237,7 @@ async def upload_parts(storage: Storage, bucket_name: str, upload_id: str, *, af
         raise InvalidArgument(f"The limit must be between 1 and {MAX_LIMIT}.", name="limit", value=str(limit))
     if not 0 <= after_number <= MAX_PART_NUMBER:
         raise InvalidArgument("The part number marker is out of range.", name="after", value=str(after_number))
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket = await bucket_rows.get(conn, bucket_name)
         row = await rows.one(conn, bucket.bucket_id, upload_id)
         if row is None:

@@ -22,7 +22,7 @@ async def storage_usage(storage: Storage, *, start_ms: int, end_ms: int,
     """What was stored in [start_ms, end_ms); time after now counts nothing (a bill, not a forecast).
     ``owner``: only the buckets that access key owns (so for every function here)."""
     end_ms = max(start_ms, min(end_ms, storage.clock()))
-    async with storage.db.read() as conn:  # one snapshot: the counters and the ledger agree
+    async with storage.db.read(offloaded=True) as conn:  # one snapshot: the counters and the ledger agree
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         counters = await usage_rows.counters(conn, bucket_id, owner=owner)
         changes = await usage_rows.ledger_changes(conn, start_ms, end_ms, bucket_id, owner=owner)
@@ -75,7 +75,7 @@ class EarlyDeletion:
 async def early_deletions(storage: Storage, *, start_ms: int, end_ms: int, bucket_name: str | None = None,
                           owner: str | None = None) -> list[EarlyDeletion]:
     """The early-deletion charges made in [start_ms, end_ms), costliest first."""
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         charges = await usage_rows.early_deletions_between(conn, start_ms, end_ms, bucket_id, owner=owner)
         names = await usage_rows.bucket_names(conn)
@@ -126,7 +126,7 @@ async def incomplete_uploads(storage: Storage, *, bucket_name: str | None = None
                              owner: str | None = None) -> list[ForgottenUpload]:
     """Every incomplete upload with its parts' bytes, largest first: where part storage goes."""
     now = storage.clock()
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         rows = await usage_rows.incomplete_uploads(conn, bucket_id, owner=owner)
         names = await usage_rows.bucket_names(conn)
@@ -139,7 +139,7 @@ async def largest_uploads(storage: Storage, *, limit: int, bucket_name: str | No
     """The ``limit`` incomplete uploads holding the most part storage, largest first (ties: as
     ``incomplete_uploads`` orders them)."""
     now = storage.clock()
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         rows = await usage_rows.largest_uploads(conn, bucket_id, limit=limit, owner=owner)
         names = await usage_rows.bucket_names(conn)
@@ -161,7 +161,7 @@ async def part_holdings(storage: Storage, *, bucket_name: str | None = None,
                         owner: str | None = None) -> PartHoldings:
     """The incomplete uploads in scope and their parts now: a read of the counters kept with
     every change, whatever the number of uploads."""
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         rows = await usage_rows.counters(conn, bucket_id, owner=owner)
     return PartHoldings(uploads=sum(r.count for r in rows if r.kind == UPLOAD),
@@ -174,7 +174,7 @@ async def part_holdings(storage: Storage, *, bucket_name: str | None = None,
 async def upload_ages(storage: Storage, *, bucket_name: str | None = None,
                       owner: str | None = None) -> list[UploadAges]:
     """``age_histogram`` of every incomplete upload in scope, summed by the database."""
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         rows = await usage_rows.upload_ages(conn, bucket_id, now_ms=storage.clock(), owner=owner,
                                             band_ends_ms=[high * DAY_MS for _, _, high in AGE_BANDS if high])
@@ -244,7 +244,7 @@ async def top_part_shares(storage: Storage, *, start_ms: int, end_ms: int, limit
     summed by the database, so a page of them does not read every part into the process."""
     now = storage.clock()
     until = min(end_ms, now)
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         held, total = await usage_rows.window_part_shares(conn, bucket_id, start_ms=start_ms, until_ms=until,
                                                           limit=limit, owner=owner)
@@ -296,7 +296,7 @@ async def storage_over_time(storage: Storage, *, start_ms: int, end_ms: int, poi
     stops at now, as ``storage_usage`` does; a line that is zero throughout is left out."""
     end_ms = max(start_ms, min(end_ms, storage.clock()))
     instants = even_instants(start_ms, end_ms, points)
-    async with storage.db.read() as conn:  # one snapshot: the counters and the ledger agree
+    async with storage.db.read(offloaded=True) as conn:  # one snapshot: the counters and the ledger agree
         bucket_id = (await bucket_rows.get(conn, bucket_name)).bucket_id if bucket_name else None
         counters = await usage_rows.counters(conn, bucket_id, owner=owner)
         steps = await usage_rows.ledger_steps(conn, start_ms=start_ms, end_ms=end_ms, points=len(instants),

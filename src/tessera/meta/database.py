@@ -3,11 +3,14 @@
 SQLite runs in WAL mode and takes its write lock at BEGIN (``BEGIN IMMEDIATE``), so two
 writers never deadlock upgrading a read lock; PostgreSQL relies on row locks taken with
 ``SELECT … FOR UPDATE`` by the repository functions (rendered as nothing on SQLite, where the
-write lock already serialises writers).
+write lock already serialises writers). On SQLite the writers of one process also queue on a
+lock of their own before BEGIN, so that they take turns in order instead of sleeping in
+SQLite's busy handler, and short statements run on the event loop (``tessera.meta.sqlite_driver``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator, Callable
@@ -19,7 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tessera.core.clock import now_ms
-from tessera.meta import usage
+from tessera.meta import sqlite_driver, usage
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -36,24 +39,37 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         # Listing pages decode two JSON columns per row; orjson does it several times faster.
         options = {"pool_size": pool_size, "json_deserializer": orjson.loads}
+        self._write_turns: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         if self.is_sqlite:
-            self.engine: AsyncEngine = create_async_engine(url, max_overflow=0, **options)
+            path = sa.engine.make_url(url).database or ""
+            self.engine: AsyncEngine = create_async_engine(
+                url, max_overflow=0, async_creator=sqlite_driver.connector(path), **options)
             _configure_sqlite(self.engine)
         else:
             self.engine = create_async_engine(url, max_overflow=4, **options)
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self, *, offloaded: bool = False) -> AsyncIterator[AsyncConnection]:
         """A read-only transaction that sees one snapshot, however many statements it runs:
         an object's row and its parts' rows, a listing page and its next key, are of the same
         moment. SQLite's WAL gives that to every read transaction; PostgreSQL's default (READ
         COMMITTED) takes a new snapshot per statement, so reads ask for REPEATABLE READ, which
-        never fails a read-only transaction."""
+        never fails a read-only transaction.
+
+        ``offloaded``: a read of many rows (a report, a scan), whose SQLite statements run on
+        the driver's thread so that the event loop keeps serving meanwhile."""
         async with self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(tessera_begin="BEGIN")
-            else:
-                await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+                driver: sqlite_driver.Connection = (await conn.get_raw_connection()).driver_connection
+                driver.offloaded = offloaded
+                try:
+                    async with conn.begin():
+                        yield conn
+                finally:
+                    driver.offloaded = False
+                return
+            await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
             async with conn.begin():
                 yield conn
 
@@ -61,6 +77,16 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A read-write transaction, committed when the block exits without error. The usage
         counters the block's changes recorded are applied just before the commit."""
+        if self.is_sqlite:
+            async with self._sqlite_write_turn():
+                async with self._write() as conn:
+                    yield conn
+        else:
+            async with self._write() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(tessera_begin="BEGIN IMMEDIATE")
@@ -71,6 +97,13 @@ class Database:
                     await usage.flush(conn, self.clock())
             finally:
                 usage.discard(conn)
+
+    def _sqlite_write_turn(self) -> asyncio.Lock:
+        """This process's SQLite writers, one at a time, in the order they came."""
+        loop = asyncio.get_running_loop()
+        if self._write_turns is None or self._write_turns[0] is not loop:
+            self._write_turns = (loop, asyncio.Lock())
+        return self._write_turns[1]
 
     def insert(self, table: sa.Table):
         """A dialect insert, so callers can use ``on_conflict_do_nothing``."""

@@ -120,7 +120,7 @@ async def run(storage: Storage, *, now_ms: int, bucket_name: str | None = None, 
     """Apply every enabled rule of every configured bucket (or of ``bucket_name``). A rule that
     fails is reported in ``errors`` and the run goes on with the next. Each outcome names its
     first ``named`` uploads or objects."""
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         configured = await lifecycle_rows.configured_buckets(conn, bucket_name)
     report = await _run(storage, configured, now_ms=now_ms, dry_run=dry_run, batch=batch, named=named,
                         before_each_rule=before_each_rule)
@@ -150,7 +150,7 @@ async def preview(storage: Storage, bucket_name: str, config: Configuration, *, 
                   named: int = NAMED) -> RunReport:
     """What ``config`` would do to ``bucket_name`` at ``now_ms`` — before it is saved — naming
     the first ``named`` uploads or objects of each action."""
-    async with storage.db.read() as conn:
+    async with storage.db.read(offloaded=True) as conn:
         bucket = await bucket_rows.get(conn, bucket_name)
     return await _run(storage, [(bucket.bucket_id, bucket.name, config)], now_ms=now_ms, dry_run=True,
                       batch=DEFAULT_BATCH, named=named, before_each_rule=None)
@@ -207,7 +207,7 @@ async def _abort_uploads(p: _Pass, rule: Rule) -> Outcome:
     outcome = Outcome(p.bucket, rule.id, "AbortMultipartUpload")
     if p.dry_run:
         first = await _first(_stale_uploads(p, rule, limit), p.named)
-        async with p.storage.db.read() as conn:
+        async with p.storage.db.read(offloaded=True) as conn:
             totals = await lifecycle_rows.stale_upload_totals(conn, p.bucket_id, prefix=rule.prefix,
                                                               excluded=_excluded(rule), updated_at_or_before_ms=limit)
         outcome.counted(_named_uploads(p, first), totals)
@@ -226,7 +226,7 @@ def _named_uploads(p: _Pass, batch: list[UploadCandidate]) -> list[ActedOn]:
 async def _stale_uploads(p: _Pass, rule: Rule, limit: int) -> AsyncIterator[list[UploadCandidate]]:
     after: tuple[int, str] | None = None
     while True:
-        async with p.storage.db.read() as conn:
+        async with p.storage.db.read(offloaded=True) as conn:
             batch = await lifecycle_rows.stale_uploads(conn, p.bucket_id, prefix=rule.prefix, excluded=_excluded(rule),
                                                        updated_at_or_before_ms=limit, after=after, limit=p.batch)
         if batch:
@@ -284,7 +284,7 @@ async def _aged_objects(p: _Pass, rule: Rule, limit: int,
     size_filter = rule.filter
     after = ""
     while True:
-        async with p.storage.db.read() as conn:
+        async with p.storage.db.read(offloaded=True) as conn:
             batch = await lifecycle_rows.aged_objects(
                 conn, p.bucket_id, prefix=rule.prefix, excluded=_excluded(rule), modified_at_or_before_ms=limit,
                 size_greater_than=size_filter.size_greater_than if size_filter else None,
@@ -304,7 +304,7 @@ async def _counted_objects(p: _Pass, rule: Rule, limit: int, storage_classes: tu
     """A dry run's outcome for objects: the first by name, the totals by one aggregate query."""
     first = await _first(_aged_objects(p, rule, limit, storage_classes), p.named)
     size_filter = rule.filter
-    async with p.storage.db.read() as conn:
+    async with p.storage.db.read(offloaded=True) as conn:
         totals = await lifecycle_rows.aged_object_totals(
             conn, p.bucket_id, prefix=rule.prefix, excluded=_excluded(rule), modified_at_or_before_ms=limit,
             size_greater_than=size_filter.size_greater_than if size_filter else None,
