@@ -103,6 +103,7 @@ class BlobStore:
 
         Raises IncompleteBody when the body is shorter or longer than ``expected_size`` (or the
         client went away), EntityTooLarge past ``max_size``, InvalidDigest when the MD5 differs.
+        On success the file is durable at ``path(blob_id)``; on failure there is no such file.
         """
         if max_size is not None and expected_size is not None and expected_size > max_size:
             raise EntityTooLarge(f"The body is {expected_size} bytes; at most {max_size} are allowed.")
@@ -211,11 +212,15 @@ class BlobStore:
         final = self.path(blob_id)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.rename(sink.path, final)
-        directory = os.open(final.parent, os.O_RDONLY)
         try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+            directory = os.open(final.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+        except BaseException:  # not durable: not kept either (a failed write leaves nothing)
+            final.unlink(missing_ok=True)
+            raise
 
     @staticmethod
     def _copy_into(sink: _Sink, source: OpenedSegments) -> None:

@@ -102,10 +102,10 @@ async def append_object(storage: Storage, bucket_name: str, key: str, position: 
     resolve_attributes(bucket, attrs)  # a bad storage class is refused before the body is read
     async with storage.db.read() as conn:
         _check_position(await object_rows.find(conn, bucket.bucket_id, bucket.name, key), key, position)
-    blob_id = await storage.pending_blob()
+    blob_id = storage.blobs.new_blob_id()
+    written = await storage.blobs.write(blob_id, body, expected_size=size, expected_md5=content_md5,
+                                        max_size=MAX_APPENDABLE_SIZE - position)
     try:
-        written = await storage.blobs.write(blob_id, body, expected_size=size, expected_md5=content_md5,
-                                            max_size=MAX_APPENDABLE_SIZE - position)
         async with storage.db.write() as conn:
             bucket = await bucket_rows.get(conn, bucket_name, lock="share")
             info = await _grow(conn, storage, bucket, key, position, written, attrs)
@@ -115,8 +115,7 @@ async def append_object(storage: Storage, bucket_name: str, key: str, position: 
             if written.size:
                 await append_rows.add_segment(conn, bucket.bucket_id, key,
                                               AppendSegment(position, blob_id, written.size, str(written.crc64)))
-                if not await blob_rows.claim(conn, blob_id, written.size):
-                    raise InternalError("The append took too long and its data was reclaimed; retry.")
+                await storage.own(conn, blob_id, written.size)
     except BaseException:
         await storage.discard(blob_id)
         raise
@@ -155,7 +154,7 @@ async def _grow(conn: AsyncConnection, storage: Storage, bucket: Bucket, key: st
                 object_type=APPENDABLE, last_modified_ms=now, blob_id=None, upload_id=None,
             )
             values = {"bucket_id": bucket.bucket_id, "key": key, **records.object_columns(info)}
-            if await object_rows.insert_if_absent(conn, storage.db.insert, values):
+            if await object_rows.insert_if_absent(conn, values):
                 return info
             continue
         crc = crc64_combine(int(current.crc64), written.crc64, written.size)
@@ -188,9 +187,9 @@ async def _merge_tail(storage: Storage, bucket_name: str, key: str) -> None:
         return
     released = [s.blob_id for s in chosen]
     with source:
-        blob_id = await storage.pending_blob()
+        blob_id = storage.blobs.new_blob_id()
+        written = await storage.blobs.write_from(blob_id, source)
         try:
-            written = await storage.blobs.write_from(blob_id, source)
             if written.crc64 != combine_crcs((int(s.crc64), s.size) for s in chosen):
                 raise DataUnavailable(f"The segments of {key} do not have the bytes their CRC-64 says.")
             merged = AppendSegment(chosen[0].position, blob_id, written.size, str(written.crc64))
@@ -201,8 +200,7 @@ async def _merge_tail(storage: Storage, bucket_name: str, key: str) -> None:
                 await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
                 if not await append_rows.replace_segments(conn, bucket.bucket_id, key, chosen, merged):
                     raise _Superseded()
-                if not await blob_rows.claim(conn, blob_id, written.size):
-                    raise _Superseded()
+                await storage.own(conn, blob_id, written.size)
                 await blob_rows.release(conn, released)
         except _Superseded:
             await storage.discard(blob_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from tessera.core.errors import BucketAlreadyExists, BucketNotEmpty, InvalidArgument
@@ -44,6 +45,23 @@ async def get_bucket(storage: Storage, name: str) -> Bucket:
         return await bucket_rows.get(conn, name)
 
 
+RECENT_SECONDS = 5.0
+
+
+async def recent_bucket(storage: Storage, name: str) -> Bucket:
+    """The bucket as it was at most ``RECENT_SECONDS`` ago, for the checks a write makes before
+    it reads a body (the bucket exists, the storage class asked for is valid). Safe there only:
+    the write's own transaction reads the bucket again, so a bucket deleted meanwhile, by any
+    process, still fails the write with NoSuchBucket. A missing bucket is never remembered."""
+    now = time.monotonic()
+    remembered = storage.recent_buckets.get(name)
+    if remembered is not None and remembered[1] > now:
+        return remembered[0]
+    bucket = await get_bucket(storage, name)
+    storage.recent_buckets[name] = (bucket, now + RECENT_SECONDS)
+    return bucket
+
+
 async def set_bucket_acl(storage: Storage, name: str, acl: str) -> None:
     check_acl(acl)
     async with storage.db.write() as conn:
@@ -69,6 +87,7 @@ async def delete_bucket(storage: Storage, name: str) -> None:
                 f"The bucket you tried to delete is not empty: {' and '.join(reasons)}.", BucketName=name
             )
         await bucket_rows.delete(conn, bucket.bucket_id)
+    storage.recent_buckets.pop(name, None)
 
 
 async def list_buckets(storage: Storage, *, prefix: str, marker: str, max_keys: int,

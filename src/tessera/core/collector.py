@@ -4,8 +4,10 @@ Ownership is data (the ``blobs`` rows), so the rules are simple:
 - garbage rows: the owner let go; unlink the file, forget the row;
 - pending rows older than the grace period: a writer died; a conditional update turns them
   into garbage, and a writer claiming its blob at the same moment wins or loses atomically;
-- files with no row at all, older than the grace period: left by a crash between unlink and
-  forgetting the row; rows are created before their files, so a young file is left alone;
+- files with no row at all, older than the grace period: left by a crash between a blob's
+  rename into place and the commit that owns it, or between unlink and forgetting the row. A
+  young file is left alone; an old one is claimed by inserting its row as garbage, so a writer
+  committing its row at that moment either wins (the blob stays) or finds its claim refused;
 - stale temporary files.
 """
 
@@ -60,7 +62,11 @@ async def _orphan_files(storage: Storage, cutoff_ms: int) -> int:
         batch = old[start : start + BATCH]
         async with storage.db.read(offloaded=True) as conn:
             known = await blob_rows.known(conn, batch)
-        orphans = [blob_id for blob_id in batch if blob_id not in known]
-        await storage.blobs.delete_many(orphans)
+        unowned = [blob_id for blob_id in batch if blob_id not in known]
+        if not unowned:
+            continue
+        async with storage.db.write() as conn:
+            orphans = await blob_rows.claim_unowned(conn, unowned, storage.clock())
+        await storage.free(orphans)
         removed += len(orphans)
     return removed

@@ -23,7 +23,6 @@ from tessera.core.acl import check_object_acl
 from tessera.core.clock import new_upload_id
 from tessera.core.errors import (
     EntityTooSmall,
-    InternalError,
     InvalidArgument,
     InvalidPart,
     InvalidPartOrder,
@@ -109,14 +108,10 @@ async def upload_part(storage: Storage, bucket_name: str, key: str, upload_id: s
                       body: AsyncIterator[bytes], *, size: int | None, content_md5: bytes | None) -> Part:
     check_key(key)
     check_part_number(part_number)
-    blob_id = await _pending_part_blob(storage, bucket_name, key, upload_id)
-    try:
-        written = await storage.blobs.write(
-            blob_id, body, expected_size=size, expected_md5=content_md5, max_size=MAX_PART_SIZE
-        )
-    except BaseException:
-        await storage.discard(blob_id)
-        raise
+    blob_id = await _new_part_blob(storage, bucket_name, key, upload_id)
+    written = await storage.blobs.write(
+        blob_id, body, expected_size=size, expected_md5=content_md5, max_size=MAX_PART_SIZE
+    )
     return await _commit_part(storage, bucket_name, key, upload_id, part_number, blob_id, written)
 
 
@@ -145,22 +140,16 @@ async def upload_part_copy(storage: Storage, bucket_name: str, key: str, upload_
 
     source = await read_object(storage, source_bucket, source_key, choose)
     with source.body:
-        blob_id = await _pending_part_blob(storage, bucket_name, key, upload_id)
-        try:
-            written = await storage.blobs.write_from(blob_id, source.body)
-        except BaseException:
-            await storage.discard(blob_id)
-            raise
+        blob_id = await _new_part_blob(storage, bucket_name, key, upload_id)
+        written = await storage.blobs.write_from(blob_id, source.body)
     return await _commit_part(storage, bucket_name, key, upload_id, part_number, blob_id, written)
 
 
-async def _pending_part_blob(storage: Storage, bucket_name: str, key: str, upload_id: str) -> str:
-    """Check the upload is active (before reading any body), and record the part's blob."""
-    blob_id = storage.blobs.new_blob_id()
-    async with storage.db.write() as conn:
+async def _new_part_blob(storage: Storage, bucket_name: str, key: str, upload_id: str) -> str:
+    """Check the upload is active (before reading any body), and name the part's blob."""
+    async with storage.db.read() as conn:
         await _locked_upload(conn, bucket_name, key, upload_id, lock=False)
-        await blob_rows.add_pending(conn, blob_id, storage.clock())
-    return blob_id
+    return storage.blobs.new_blob_id()
 
 
 async def _commit_part(storage: Storage, bucket_name: str, key: str, upload_id: str, part_number: int,
@@ -177,8 +166,7 @@ async def _commit_part(storage: Storage, bucket_name: str, key: str, upload_id: 
                 released.append(old.blob_id)
                 await blob_rows.release(conn, released)
             await upload_rows.put_part(conn, upload_id, part)
-            if not await blob_rows.claim(conn, blob_id, written.size):
-                raise InternalError("The part took too long to arrive and its data was reclaimed; retry.")
+            await storage.own(conn, blob_id, written.size)
             await upload_rows.touch(conn, upload_id, now)
     except BaseException:
         await storage.discard(blob_id)

@@ -1,7 +1,8 @@
 """Object operations: put, read, copy, delete, list.
 
-Every write follows one path: record a pending blob → stream it to disk → one transaction that
-installs the object and releases whatever it replaced → unlink the released blobs. Every read
+Every write follows one path: stream the blob to disk (durable in place) → one transaction that
+installs the object, owns the blob and releases whatever it replaced → unlink the released
+blobs. A write that fails after its blob is on disk gives the blob up (``Storage.discard``). Every read
 (GET, and the source of a copy) opens the files it will read before anything is promised, so
 the unlinks of a concurrent overwrite or delete cannot cut it short (``read_object``).
 """
@@ -21,7 +22,7 @@ from tessera.blobs.segments import OpenedSegments, Segment, slice_segments
 from tessera.blobs.store import WrittenBlob
 from tessera.core import conditions
 from tessera.core.acl import Access, Requester, allowed, check_object_acl, effective_acl
-from tessera.core.buckets import get_bucket
+from tessera.core.buckets import get_bucket, recent_bucket
 from tessera.core.errors import (
     AccessDenied,
     BlobMissing,
@@ -89,8 +90,7 @@ async def install_object(conn: AsyncConnection, storage: Storage, bucket: Bucket
                 raise FileAlreadyExists(Key=key)
             await object_rows.replace(conn, bucket.bucket_id, key, values)
             return await _release_data(conn, bucket, old)
-        if await object_rows.insert_if_absent(conn, storage.db.insert, {"bucket_id": bucket.bucket_id,
-                                                                            "key": key, **values}):
+        if await object_rows.insert_if_absent(conn, {"bucket_id": bucket.bucket_id, "key": key, **values}):
             return []
     raise InternalError("The object was being replaced by too many concurrent writers; retry.")
 
@@ -129,8 +129,7 @@ async def _commit_single_blob(storage: Storage, bucket_name: str, key: str, blob
                 upload_id=None,
             )
             released = await install_object(conn, storage, bucket, info, forbid_overwrite=forbid_overwrite)
-            if not await blob_rows.claim(conn, blob_id, written.size):
-                raise InternalError("The upload took too long and its data was reclaimed; retry.")
+            await storage.own(conn, blob_id, written.size)
     except BaseException:
         await storage.discard(blob_id)
         raise
@@ -144,22 +143,19 @@ async def put_object(storage: Storage, bucket_name: str, key: str, body: AsyncIt
     """``min_size``/``max_size`` bound the body (PostObject's content-length-range); past them
     the write is EntityTooSmall/EntityTooLarge and nothing is stored."""
     check_key(key)
-    bucket = await get_bucket(storage, bucket_name)
+    bucket = await recent_bucket(storage, bucket_name)
     resolve_attributes(bucket, attrs)  # reject a bad storage class before reading the body
     if forbid_overwrite:
         async with storage.db.read() as conn:
             if await object_rows.find(conn, bucket.bucket_id, bucket.name, key):
                 raise FileAlreadyExists(Key=key)
-    blob_id = await storage.pending_blob()
-    try:
-        written = await storage.blobs.write(
-            blob_id, body, expected_size=size, expected_md5=content_md5, max_size=min(max_size, MAX_PUT_SIZE)
-        )
-        if written.size < min_size:
-            raise EntityTooSmall(f"The body is {written.size} bytes; at least {min_size} are required.")
-    except BaseException:
+    blob_id = storage.blobs.new_blob_id()
+    written = await storage.blobs.write(
+        blob_id, body, expected_size=size, expected_md5=content_md5, max_size=min(max_size, MAX_PUT_SIZE)
+    )
+    if written.size < min_size:
         await storage.discard(blob_id)
-        raise
+        raise EntityTooSmall(f"The body is {written.size} bytes; at least {min_size} are required.")
     return await _commit_single_blob(storage, bucket_name, key, blob_id, written, attrs,
                                      forbid_overwrite=forbid_overwrite)
 
@@ -315,12 +311,8 @@ async def _copy_opened(storage: Storage, source: ObjectRead, source_bucket: str,
                                 acl=acl)
     if same_object:
         return await _replace_metadata(storage, bucket_name, key, source.info, attrs)
-    blob_id = await storage.pending_blob()
-    try:
-        written = await storage.blobs.write_from(blob_id, source.body)
-    except BaseException:
-        await storage.discard(blob_id)
-        raise
+    blob_id = storage.blobs.new_blob_id()
+    written = await storage.blobs.write_from(blob_id, source.body)
     return await _commit_single_blob(storage, bucket_name, key, blob_id, written, attrs,
                                      forbid_overwrite=forbid_overwrite)
 

@@ -7,8 +7,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tessera.blobs.store import BlobStore
 from tessera.core.clock import now_ms
+from tessera.core.errors import InternalError
+from tessera.core.models import Bucket
 from tessera.core.prices import DEFAULT_PRICES, Prices
 from tessera.core.restore_policy import DEFAULT_TIMING, RestoreTiming
 from tessera.meta import blobs as blob_rows
@@ -26,14 +30,19 @@ class Storage:
     prices: Prices = DEFAULT_PRICES
     restore: RestoreTiming = DEFAULT_TIMING  # how long restores of cold objects take (--restore-delay)
 
-    async def pending_blob(self) -> str:
-        """Record a blob about to be written; the row exists before the file does."""
-        blob_id = self.blobs.new_blob_id()
-        async with self.db.write() as conn:
-            await blob_rows.add_pending(conn, blob_id, self.clock())
-        return blob_id
+    async def own(self, conn: AsyncConnection, blob_id: str, size: int) -> None:
+        """Make the freshly written blob owned, in the transaction that gives it its owner.
+
+        Refused when a collector claimed the file first: its garbage row is still there (the
+        insert conflicts), or it is already freed (row and file gone: hence the file is looked
+        for after the insert, when no collector can claim it any more)."""
+        if not (await blob_rows.own(conn, blob_id, size, self.clock())
+                and self.blobs.path(blob_id).exists()):
+            raise InternalError("The write took too long and its data was reclaimed; retry.")
 
     _freeing: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)
+    # name → (bucket, until when, monotonic): see tessera.core.buckets.recent_bucket
+    recent_buckets: dict[str, tuple[Bucket, float]] = field(default_factory=dict, init=False, repr=False)
 
     async def free(self, blob_ids: Iterable[str]) -> None:
         """Unlink released blobs, then forget their rows.
@@ -70,10 +79,11 @@ class Storage:
             await asyncio.gather(*self._freeing, return_exceptions=True)
 
     async def discard(self, blob_id: str) -> None:
-        """Give up a pending blob whose write failed or lost its owner."""
+        """Give up a blob written for a write that then failed: freed, unless a row owns it (the
+        commit that failed to answer did commit, or a collector claimed it and frees it)."""
         try:
             async with self.db.write() as conn:
-                await blob_rows.release(conn, [blob_id])
-            await self.free([blob_id])
-        except Exception:  # the collector will find the pending row later
+                claimed = await blob_rows.claim_unowned(conn, [blob_id], self.clock())
+            await self.free(claimed)
+        except Exception:  # its file has no row: the collector reclaims it after the grace period
             log.exception("could not discard blob %s; the collector will reclaim it", blob_id)

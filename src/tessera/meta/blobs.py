@@ -1,4 +1,12 @@
-"""Blob ownership rows: pending → live → garbage, changed in the owner's own transaction."""
+"""Blob ownership rows: live → garbage, changed in the owner's own transaction.
+
+A new blob's row is inserted, live, by the transaction that gives the blob its owner (an object,
+a part, an append segment), after its file is durable in place; a file with no row belongs to
+whoever inserts its row first — that writer, or a collector that found it past the grace period
+(``claim_unowned``). Rows in state pending come from databases written before that (a row was
+recorded, in a transaction of its own, before the file was written); the collector still
+reclaims them.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +15,32 @@ from typing import Iterable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tessera.meta.conflicts import insert_or_skip
 from tessera.meta.schema import append_segments, blobs, objects, parts
 
 PENDING, LIVE, GARBAGE = "pending", "live", "garbage"
 
 
-async def add_pending(conn: AsyncConnection, blob_id: str, now_ms: int) -> None:
-    await conn.execute(sa.insert(blobs).values(blob_id=blob_id, state=PENDING, size=0, created_ms=now_ms))
-
-
-async def claim(conn: AsyncConnection, blob_id: str, size: int) -> bool:
-    """pending → live. False when a collector already reclaimed the blob (the write lost)."""
-    result = await conn.execute(
-        sa.update(blobs)
-        .where(blobs.c.blob_id == blob_id, blobs.c.state == PENDING)
-        .values(state=LIVE, size=size)
-    )
+async def own(conn: AsyncConnection, blob_id: str, size: int, now_ms: int) -> bool:
+    """The blob, already on disk, is owned from this transaction on. False when a collector
+    claimed its file first (the write took longer than the grace period, and lost)."""
+    result = await conn.execute(insert_or_skip(conn, blobs),
+                                {"blob_id": blob_id, "state": LIVE, "size": size, "created_ms": now_ms})
     return result.rowcount == 1
+
+
+async def claim_unowned(conn: AsyncConnection, blob_ids: list[str], now_ms: int) -> list[str]:
+    """Of these blob files, the ones no row owns, now recorded as garbage (the caller frees
+    them). A writer whose transaction inserts the row first keeps its blob; on PostgreSQL the
+    insert waits for a writer's transaction in flight, and then loses or wins."""
+    if not blob_ids:
+        return []
+    rows = await conn.execute(
+        insert_or_skip(conn, blobs)
+        .values([{"blob_id": b, "state": GARBAGE, "size": 0, "created_ms": now_ms} for b in blob_ids])
+        .returning(blobs.c.blob_id)
+    )
+    return [r.blob_id for r in rows]
 
 
 async def release(conn: AsyncConnection, blob_ids: Iterable[str]) -> None:
@@ -45,7 +62,8 @@ async def forget(conn: AsyncConnection, blob_ids: Iterable[str]) -> None:
 
 
 async def reclaim_stale_pending(conn: AsyncConnection, older_than_ms: int) -> list[str]:
-    """pending → garbage for writes that never finished (their writer died or gave up).
+    """pending → garbage for writes that never finished (rows of databases from before blobs
+    were recorded by their owner's transaction).
 
     One conditional UPDATE, so a writer that claims its blob at the same moment either wins
     (the blob stays live) or finds its claim refused — never both.

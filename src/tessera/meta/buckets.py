@@ -12,6 +12,12 @@ from tessera.meta import records
 from tessera.meta.schema import ACTIVE_UPLOAD, bucket_cors, bucket_lifecycle, buckets, objects, uploads, usage
 
 
+# On nearly every request's path: built once (SQLAlchemy then skips making its cache key).
+_BY_NAME = sa.select(buckets).where(buckets.c.name == sa.bindparam("name"))
+_BY_NAME_LOCKED = {None: _BY_NAME, "share": _BY_NAME.with_for_update(read=True),
+                   "update": _BY_NAME.with_for_update()}
+
+
 async def find(conn: AsyncConnection, name: str, *, lock: str | None = None) -> Bucket | None:
     """The bucket called ``name``; ``lock`` is None, "share" (writers inside it) or "update".
 
@@ -19,12 +25,7 @@ async def find(conn: AsyncConnection, name: str, *, lock: str | None = None) -> 
     """
     if not is_bucket_name(name):
         return None
-    query = sa.select(buckets).where(buckets.c.name == name)
-    if lock == "share":
-        query = query.with_for_update(read=True)
-    elif lock == "update":
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
+    row = (await conn.execute(_BY_NAME_LOCKED[lock], {"name": name})).first()
     return records.bucket(row) if row else None
 
 

@@ -61,8 +61,12 @@ class Database:
         async with self.engine.connect() as conn:
             if self.is_sqlite:
                 await conn.execution_options(tessera_begin="BEGIN")
+                if not offloaded:
+                    async with conn.begin():
+                        yield conn
+                    return
                 driver: sqlite_driver.Connection = (await conn.get_raw_connection()).driver_connection
-                driver.offloaded = offloaded
+                driver.offloaded = True
                 try:
                     async with conn.begin():
                         yield conn

@@ -10,22 +10,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tessera.core.models import ObjectInfo, Part
 from tessera.core.metering import OBJECT, minimum_counted_from
 from tessera.meta import records, usage
+from tessera.meta.conflicts import insert_or_skip
 from tessera.meta.ranges import Bound, after, key_window
 from tessera.meta.schema import objects, parts
 
 
+# On every object request's path: built once (SQLAlchemy then skips making their cache keys).
+_AT_KEY = (objects.c.bucket_id == sa.bindparam("bucket_id"), objects.c.key == sa.bindparam("key"))
+_FIND = sa.select(objects).where(*_AT_KEY)
+_FIND_LOCKED = _FIND.with_for_update()
+_COUNTED = sa.select(objects.c.storage_class, objects.c.size, objects.c.last_modified_ms,
+                     objects.c.transitioned_ms).where(*_AT_KEY)
+
+
 async def find(conn: AsyncConnection, bucket_id: int, bucket_name: str, key: str, *,
                lock: bool = False) -> ObjectInfo | None:
-    query = sa.select(objects).where(objects.c.bucket_id == bucket_id, objects.c.key == key)
-    if lock:
-        query = query.with_for_update()
-    row = (await conn.execute(query)).first()
+    row = (await conn.execute(_FIND_LOCKED if lock else _FIND, {"bucket_id": bucket_id, "key": key})).first()
     return records.object_info(bucket_name, row) if row else None
 
 
-async def insert_if_absent(conn: AsyncConnection, insert: Any, values: dict[str, Any]) -> bool:
+async def insert_if_absent(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert the row unless the key exists (a concurrent writer won the insert)."""
-    result = await conn.execute(insert(objects).values(**values).on_conflict_do_nothing())
+    result = await conn.execute(insert_or_skip(conn, objects), values)
     if result.rowcount != 1:
         return False
     usage.record(conn, values["bucket_id"], values["storage_class"], OBJECT, count=1, sizes=[values["size"]])
@@ -35,11 +41,7 @@ async def insert_if_absent(conn: AsyncConnection, insert: Any, values: dict[str,
 async def _count_out(conn: AsyncConnection, bucket_id: int, key: str) -> tuple[str, int] | None:
     """Take the object at ``key`` out of the usage counters, and out of its storage class (an
     early-deletion charge if it leaves before the class's minimum duration); its (class, size)."""
-    row = (
-        await conn.execute(sa.select(objects.c.storage_class, objects.c.size, objects.c.last_modified_ms,
-                                     objects.c.transitioned_ms)
-                           .where(objects.c.bucket_id == bucket_id, objects.c.key == key))
-    ).first()
+    row = (await conn.execute(_COUNTED, {"bucket_id": bucket_id, "key": key})).first()
     if row is None:
         return None
     usage.record(conn, bucket_id, row.storage_class, OBJECT, count=1, sizes=[row.size], sign=-1)

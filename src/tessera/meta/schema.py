@@ -129,10 +129,12 @@ leases = sa.Table(
     sa.Column("expires_ms", Millis, nullable=False),
 )
 
-# Every blob file on disk has a row here from before the file exists until after it is gone.
-# state: pending (being written, owned by the request writing it), live (owned by a part or an
-# object), garbage (owner released it; the file may be unlinked). The state changes in the same
-# transaction as the ownership it reflects, so a collector can never free owned bytes.
+# Every owned blob file has a row here, inserted by the transaction that gives it its owner
+# (after the file is durable in place) and kept until after the file is gone. state: live (owned
+# by a part, an object or an append segment), garbage (released, or claimed by the collector as
+# an orphan; the file may be unlinked), pending (older databases only: a row recorded before its
+# file was written). The state changes in the same transaction as the ownership it reflects, so a
+# collector can never free owned bytes (meta/blobs.py).
 blobs = sa.Table(
     "blobs",
     metadata,

@@ -1,0 +1,142 @@
+"""Who owns a blob file that has no row yet (meta/blobs.py): the writer whose transaction
+inserts the row, or the collector that claims it as an orphan past the grace period — exactly
+one of them, on both engines, also when they meet at the same moment."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator, Awaitable, Callable
+
+import pytest
+import sqlalchemy as sa
+
+from tessera.blobs.store import BlobStore
+from tessera.core import buckets, collector, objects
+from tessera.core.errors import InternalError
+from tessera.core.models import ObjectAttributes
+from tessera.core.storage import Storage
+from tessera.meta import blobs as blob_rows
+from tessera.meta.database import Database, sqlite_url
+from tessera.meta.migrate import upgrade
+from tessera.meta.schema import blobs
+from tests.support.postgres import PostgresCluster
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _run(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
+         test: Callable[[Storage], Awaitable[None]]) -> None:
+    if backend == "postgresql":
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        url = cluster.create_database(f"owner_{tmp_path.name.replace('-', '_')}"[:60])
+    else:
+        url = sqlite_url(tmp_path)
+
+    async def main() -> None:
+        db = Database(url)
+        await upgrade(db)
+        storage = Storage(db, BlobStore(tmp_path / "data"))
+        try:
+            await test(storage)
+        finally:
+            await storage.drain()
+            await db.close()
+
+    asyncio.run(main())
+
+
+async def _written(storage: Storage, data: bytes = b"bytes") -> str:
+    async def body() -> AsyncIterator[bytes]:
+        yield data
+
+    blob_id = storage.blobs.new_blob_id()
+    await storage.blobs.write(blob_id, body(), expected_size=len(data))
+    return blob_id
+
+
+async def _state(storage: Storage, blob_id: str) -> str | None:
+    async with storage.db.read() as conn:
+        return (await conn.execute(sa.select(blobs.c.state).where(blobs.c.blob_id == blob_id))).scalar()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_writer_that_commits_first_keeps_its_blob(backend: str, tmp_path: Path,
+                                                      request: pytest.FixtureRequest) -> None:
+    async def test(storage: Storage) -> None:
+        blob_id = await _written(storage)
+        async with storage.db.write() as conn:
+            await storage.own(conn, blob_id, 5)
+        async with storage.db.write() as conn:
+            assert await blob_rows.claim_unowned(conn, [blob_id], storage.clock()) == []
+        await collector.collect(storage, grace_ms=0)
+        assert storage.blobs.path(blob_id).read_bytes() == b"bytes"
+        assert await _state(storage, blob_id) == blob_rows.LIVE
+        await storage.discard(blob_id)  # a failed answer after a commit that did happen: kept
+        assert storage.blobs.path(blob_id).exists() and await _state(storage, blob_id) == blob_rows.LIVE
+
+    _run(backend, tmp_path, request, test)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_writer_slower_than_the_collector_loses_and_nothing_stays(backend: str, tmp_path: Path,
+                                                                     request: pytest.FixtureRequest) -> None:
+    async def test(storage: Storage) -> None:
+        blob_id = await _written(storage)
+        report = await collector.collect(storage, grace_ms=0)
+        assert report.orphan_files == 1 and not storage.blobs.path(blob_id).exists()
+        with pytest.raises(InternalError):
+            async with storage.db.write() as conn:
+                await storage.own(conn, blob_id, 5)
+        assert await _state(storage, blob_id) is None  # freed and forgotten
+
+    _run(backend, tmp_path, request, test)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failed_write_leaves_no_file_and_no_row(backend: str, tmp_path: Path,
+                                                  request: pytest.FixtureRequest) -> None:
+    async def test(storage: Storage) -> None:
+        await buckets.create_bucket(storage, "owned", owner="o")
+
+        async def body() -> AsyncIterator[bytes]:
+            yield b"x" * 10
+
+        with pytest.raises(Exception, match="at least"):
+            await objects.put_object(storage, "owned", "k", body(), size=10, content_md5=None,
+                                     attrs=ObjectAttributes(), min_size=100)
+        await storage.drain()
+        assert list(storage.blobs.blob_files()) == []
+        async with storage.db.read() as conn:
+            assert (await conn.execute(sa.select(sa.func.count()).select_from(blobs))).scalar() == 0
+
+    _run(backend, tmp_path, request, test)
+
+
+def test_postgresql_collector_waits_for_a_writer_in_flight_and_loses(tmp_path: Path,
+                                                                     request: pytest.FixtureRequest) -> None:
+    async def test(storage: Storage) -> None:
+        blob_id = await _written(storage)
+        owned, release = asyncio.Event(), asyncio.Event()
+
+        async def writer() -> None:
+            async with storage.db.write() as conn:
+                await storage.own(conn, blob_id, 5)
+                owned.set()
+                await release.wait()  # the row inserted, not yet committed
+
+        async def claimer() -> list[str]:
+            await owned.wait()
+            async with storage.db.write() as conn:
+                return await blob_rows.claim_unowned(conn, [blob_id], storage.clock())
+
+        writing = asyncio.create_task(writer())
+        claiming = asyncio.create_task(claimer())
+        await asyncio.sleep(0.3)
+        assert not claiming.done()  # waits on the writer's uncommitted row
+        release.set()
+        await writing
+        assert await claiming == []
+        assert await _state(storage, blob_id) == blob_rows.LIVE
+
+    _run("postgresql", tmp_path, request, test)
