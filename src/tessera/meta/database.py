@@ -3,9 +3,10 @@
 SQLite runs in WAL mode and takes its write lock at BEGIN (``BEGIN IMMEDIATE``), so two
 writers never deadlock upgrading a read lock; PostgreSQL relies on row locks taken with
 ``SELECT … FOR UPDATE`` by the repository functions (rendered as nothing on SQLite, where the
-write lock already serialises writers). On SQLite the writers of one process also queue on a
-lock of their own before BEGIN, so that they take turns in order instead of sleeping in
-SQLite's busy handler, and short statements run on the event loop (``tessera.meta.sqlite_driver``).
+write lock already serialises writers). On SQLite the writers of one process take turns in the
+order they came, sharing one transaction and one COMMIT when they come together
+(``tessera.meta.group_commit``), and short statements run on the event loop
+(``tessera.meta.sqlite_driver``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from tessera.core.clock import now_ms
 from tessera.meta import sqlite_driver, usage
+from tessera.meta.group_commit import GroupCommit
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -39,7 +41,7 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         # Listing pages decode two JSON columns per row; orjson does it several times faster.
         options = {"pool_size": pool_size, "json_deserializer": orjson.loads}
-        self._write_turns: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._writers: tuple[asyncio.AbstractEventLoop, GroupCommit] | None = None
         if self.is_sqlite:
             path = sa.engine.make_url(url).database or ""
             self.engine: AsyncEngine = create_async_engine(
@@ -82,18 +84,10 @@ class Database:
         """A read-write transaction, committed when the block exits without error. The usage
         counters the block's changes recorded are applied just before the commit."""
         if self.is_sqlite:
-            async with self._sqlite_write_turn():
-                async with self._write() as conn:
-                    yield conn
-        else:
-            async with self._write() as conn:
+            async with self._sqlite_writers().write() as conn:
                 yield conn
-
-    @asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
+            return
         async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                await conn.execution_options(tessera_begin="BEGIN IMMEDIATE")
             usage.discard(conn)
             try:
                 async with conn.begin():
@@ -102,12 +96,13 @@ class Database:
             finally:
                 usage.discard(conn)
 
-    def _sqlite_write_turn(self) -> asyncio.Lock:
-        """This process's SQLite writers, one at a time, in the order they came."""
+    def _sqlite_writers(self) -> GroupCommit:
+        """This process's SQLite writers, one at a time in the order they came, sharing
+        transactions when they come together (``tessera.meta.group_commit``)."""
         loop = asyncio.get_running_loop()
-        if self._write_turns is None or self._write_turns[0] is not loop:
-            self._write_turns = (loop, asyncio.Lock())
-        return self._write_turns[1]
+        if self._writers is None or self._writers[0] is not loop:
+            self._writers = (loop, GroupCommit(self.engine, self.clock))
+        return self._writers[1]
 
     def insert(self, table: sa.Table):
         """A dialect insert, so callers can use ``on_conflict_do_nothing``."""
