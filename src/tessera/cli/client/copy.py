@@ -54,7 +54,8 @@ def add_parsers(commands: Any) -> None:
                         help=f"where interrupted copies are recorded (default ./{DEFAULT_DIRECTORY}; removed when "
                              f"empty)")
     parser.add_argument("--max-speed", type=_speed, metavar="SIZE",
-                        help="at most this many bytes a second over the whole copy, e.g. 10MiB (default: no limit)")
+                        help="at most this many bytes a second, e.g. 10MiB; a slow moment is not made up for "
+                             "by a burst afterwards (default: no limit)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar and nothing on stdout")
     parser.add_argument("-j", "--json", action="store_true", help="print the summary as JSON")
     add_connection_options(parser)

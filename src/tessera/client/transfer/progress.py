@@ -1,6 +1,8 @@
 """Progress of a copy: bytes, rate and ETA in a bar on stderr when it is a terminal — and nothing
 at all otherwise, so logs get no carriage returns. It also holds a copy to ``--max-speed``: the
-workers that report bytes wait until the average rate is back under it."""
+workers that report bytes wait until those bytes are paid for at that rate — paid from the later
+of the last payment and now, so a slow moment (a slow server, a busy machine) is never made up
+for afterwards by a burst above the limit."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ class Progress:
                  max_rate: int | None = None) -> None:
         self.total_files = total_files
         self.max_rate = max_rate  # bytes per second, over the whole copy
-        self._started = time.monotonic()
+        self._paid_until = time.monotonic()  # the bytes reported so far may go out until then
         self.files_done = 0
         self.transferred = 0
         self._lock = threading.Lock()
@@ -38,8 +40,11 @@ class Progress:
                 self.transferred += size
             if self._bar is not None:
                 self._bar.update(size)
-            due = self._started + self.transferred / self.max_rate if self.max_rate and transferred else 0.0
-        wait = due - time.monotonic()
+            now = time.monotonic()
+            due = 0.0
+            if self.max_rate and transferred:
+                self._paid_until = due = max(self._paid_until, now) + size / self.max_rate
+        wait = due - now
         if wait > 0:
             time.sleep(wait)
 
