@@ -133,11 +133,9 @@ class BlobStore:
                 raise IncompleteBody(
                     f"The body ended after {received} of the {expected_size} bytes its Content-Length announced."
                 )
-            if batch:
-                await loop.run_in_executor(_io_threads, sink.consume, batch)
-            if expected_md5 is not None and sink.md5.digest() != expected_md5:
-                raise InvalidDigest()
-            await loop.run_in_executor(_io_threads, self._install, sink, blob_id)
+            # The last batch (for a small body, the only one), the digest check and the install
+            # in one trip to the I/O threads.
+            await loop.run_in_executor(_io_threads, self._finish, sink, batch, expected_md5, blob_id)
             return sink.result()
         except BaseException:
             if in_flight is not None:  # never close the file under a thread still writing it
@@ -205,6 +203,13 @@ class BlobStore:
 
     def _open_sink(self, blob_id: str) -> _Sink:
         return _Sink(self.tmp_dir / f"{blob_id}.{secrets.token_hex(4)}.tmp")
+
+    def _finish(self, sink: _Sink, batch: list[bytes], expected_md5: bytes | None, blob_id: str) -> None:
+        if batch:
+            sink.consume(batch)
+        if expected_md5 is not None and sink.md5.digest() != expected_md5:
+            raise InvalidDigest()
+        self._install(sink, blob_id)
 
     def _install(self, sink: _Sink, blob_id: str) -> None:
         """fsync the data, rename it into place, fsync the directory: durable before visible."""
