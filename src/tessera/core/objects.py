@@ -2,9 +2,10 @@
 
 Every write follows one path: stream the blob to disk (durable in place) → one transaction that
 installs the object, owns the blob and releases whatever it replaced → unlink the released
-blobs. A write that fails after its blob is on disk gives the blob up (``Storage.discard``). Every read
-(GET, and the source of a copy) opens the files it will read before anything is promised, so
-the unlinks of a concurrent overwrite or delete cannot cut it short (``read_object``).
+blobs. A write that fails after its blob is on disk gives the blob up (``Storage.discard``).
+Every read (GET, and the source of a copy) opens the files it will read before anything is
+promised, so the unlinks of a concurrent overwrite or delete cannot cut it short
+(``read_object``).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ order they came, sharing one transaction and one COMMIT when they come together
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator, Callable
@@ -61,23 +62,15 @@ class Database:
         ``offloaded``: a read of many rows (a report, a scan), whose SQLite statements run on
         the driver's thread so that the event loop keeps serving meanwhile."""
         async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                await conn.execution_options(tessera_begin="BEGIN")
-                if not offloaded:
-                    async with conn.begin():
-                        yield conn
-                    return
-                driver: sqlite_driver.Connection = (await conn.get_raw_connection()).driver_connection
-                driver.offloaded = True
-                try:
-                    async with conn.begin():
-                        yield conn
-                finally:
-                    driver.offloaded = False
+            if not self.is_sqlite:
+                await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+                async with conn.begin():
+                    yield conn
                 return
-            await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-            async with conn.begin():
-                yield conn
+            await conn.execution_options(tessera_begin="BEGIN")
+            async with _on_driver_thread(conn) if offloaded else contextlib.nullcontext():
+                async with conn.begin():
+                    yield conn
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -110,6 +103,17 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def _on_driver_thread(conn: AsyncConnection) -> AsyncIterator[None]:
+    """Every SQLite call of this connection on the driver's thread, for the block."""
+    driver: sqlite_driver.Connection = (await conn.get_raw_connection()).driver_connection
+    driver.offloaded = True
+    try:
+        yield
+    finally:
+        driver.offloaded = False
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
