@@ -4,10 +4,13 @@ parts arrive at different workers completes into one correct object."""
 from __future__ import annotations
 
 import concurrent.futures
+import http.client
 import os
 import signal
+import subprocess
 import time
 import urllib.request
+from collections import Counter
 
 import oss2
 import pytest
@@ -30,6 +33,25 @@ def test_both_workers_answer(two_workers: TesseraServer) -> None:
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         seen = set(pool.map(lambda _: _answering_worker(two_workers), range(200)))
     assert seen == workers
+
+
+def test_connections_opened_at_once_are_spread_over_the_workers(two_workers: TesseraServer) -> None:
+    """A client pool opens its connections together; they must not all land on the worker that
+    happened to wake first (each worker listens on a socket of its own: SO_REUSEPORT)."""
+    connections = [http.client.HTTPConnection("127.0.0.1", two_workers.port, timeout=10) for _ in range(32)]
+    try:
+        for connection in connections:  # all open before any request is sent
+            connection.connect()
+        seen: Counter[int] = Counter()
+        for connection in connections:
+            connection.request("GET", "/-/health")
+            response = connection.getresponse()
+            response.read()
+            seen[int(response.headers["X-Tessera-Worker"])] += 1
+    finally:
+        for connection in connections:
+            connection.close()
+    assert set(seen) == two_workers.worker_pids(), seen
 
 
 def test_parts_through_both_workers_complete_into_one_object(two_workers: TesseraServer) -> None:
@@ -96,3 +118,18 @@ def test_a_delete_all_job_is_run_by_one_worker_and_followed_through_both(two_wor
     done = answers[0].json()["job"]
     assert done["freed"] == {"uploads": 40, "parts": 1, "bytes": 10, "exact": True}  # run once, not twice
     assert list(oss2.MultipartUploadIterator(bucket)) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_second_server_on_the_port_of_two_workers_is_refused(two_workers: TesseraServer, tmp_path,
+                                                               workers: int) -> None:
+    """The workers' sockets share the port (SO_REUSEPORT), which any process of the same user
+    could join: another ``tessera serve`` there is refused all the same, in one line."""
+    second = TesseraServer(tmp_path / "other", workers=workers)
+    second.port = two_workers.port
+    env = {**os.environ, "OSS_ACCESS_KEY_ID": second.access_key_id, "OSS_ACCESS_KEY_SECRET": second.access_key_secret}
+    refused = subprocess.run(second.command(), capture_output=True, text=True, timeout=30, env=env)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr == (f"tessera serve: cannot listen on 127.0.0.1:{two_workers.port}: "
+                              "the address is already in use (another server listens there)\n")
+    assert _answering_worker(two_workers) in two_workers.worker_pids()

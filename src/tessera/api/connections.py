@@ -121,18 +121,19 @@ class Connection(RequestHandler):
 
 
 class Listener:
-    """The listening socket and the connections it accepted, for aiohttp's request dispatcher
-    (``AppRunner.server``)."""
+    """The listening sockets and the connections they accepted, for aiohttp's request
+    dispatcher (``AppRunner.server``)."""
 
     def __init__(self, dispatcher: web.Server) -> None:
         self.dispatcher = dispatcher
         self.draining = False
-        self._server: asyncio.AbstractServer | None = None
+        self._servers: list[asyncio.AbstractServer] = []
 
     async def listen(self, sock: socket.socket, *, backlog: int) -> None:
-        self._server = await asyncio.get_running_loop().create_server(
+        """Accept the connections of ``sock`` too."""
+        self._servers.append(await asyncio.get_running_loop().create_server(
             lambda: Connection(self), sock=sock, backlog=backlog
-        )
+        ))
 
     @property
     def connections(self) -> list[Connection]:
@@ -144,8 +145,8 @@ class Listener:
         it is idle; then cut what still runs. Returns how many connections were cut."""
         loop = asyncio.get_running_loop()
         self.draining = True
-        if self._server is not None:
-            self._server.close()
+        for server in self._servers:
+            server.close()
         deadline = loop.time() + grace
         while True:
             busy = []

@@ -1,5 +1,5 @@
-"""What ``tessera serve`` runs: the server, in one process or in several over one socket
-(the options are in ``tessera.cli.serve``)."""
+"""What ``tessera serve`` runs: the server, in one process or in several over one port (the
+options are in ``tessera.cli.serve``)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,9 @@ AppFactory = Callable[[Storage], web.Application]
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        sock = _bind(args.host, args.port)
+        sock = _bind(args.host, args.port, share=_shares_port(args))
+        if _shares_port(args):
+            _claim_port(args.host, sock.getsockname()[1])
         claim = _claim_data_directory(args)
     except ServeRefused as refused:
         print(f"tessera serve: {refused}", file=sys.stderr, flush=True)
@@ -64,11 +66,15 @@ def run(args: argparse.Namespace) -> int:
     if claim is not None:
         claim.record(url)
     asyncio.run(_prepare(args))
-    sock.listen(BACKLOG)
+    if not _shares_port(args):
+        sock.listen(BACKLOG)  # connections queue here until a worker accepts them
     sock.set_inheritable(True)
-    print(f"Tessera listening on {url} "
-          f"(data: {os.path.abspath(args.data_dir)}, metadata: {describe_url(metadata_url(args))}, "
-          f"workers: {args.workers})", flush=True)
+
+    def announce() -> None:
+        print(f"Tessera listening on {url} "
+              f"(data: {os.path.abspath(args.data_dir)}, metadata: {describe_url(metadata_url(args))}, "
+              f"workers: {args.workers})", flush=True)
+
     with _metrics_directory():
         # Imported only now (see _metrics_directory), and here, so that forked workers inherit it.
         from tessera.api.server import ServerOptions, make_app
@@ -83,18 +89,30 @@ def run(args: argparse.Namespace) -> int:
                                 console=console)
         app_for = functools.partial(make_app, options=options)
         if args.workers <= 1:
+            announce()
             _serve_worker(args, sock, 0, app_for)
             return 0
-        return _supervise(args, sock, app_for)
+        return _supervise(args, sock, app_for, announce)
 
 
 class ServeRefused(Exception):
     """The server cannot start here; the message says why, in one line."""
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _shares_port(args: argparse.Namespace) -> bool:
+    """Whether each worker listens on a socket of its own, bound to the same port
+    (SO_REUSEPORT), so that the kernel spreads new connections over the workers. On one socket
+    shared by all, the worker that woke first took every connection waiting: a client pool's
+    eight connections, opened at once, all landed on one worker while the other idled. The
+    supervisor's socket then only holds the port (bound, never listening)."""
+    return args.workers > 1 and hasattr(socket, "SO_REUSEPORT") and sys.platform.startswith("linux")
+
+
+def _bind(host: str, port: int, *, share: bool = False) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if share:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((host, port))
     except OSError as error:
@@ -103,6 +121,25 @@ def _bind(host: str, port: int) -> socket.socket:
             if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
         raise ServeRefused(f"cannot listen on {host}:{port}: {reason}") from None
     return sock
+
+
+_port_claims: list[socket.socket] = []  # held for as long as the process runs
+
+
+def _claim_port(host: str, port: int) -> None:
+    """Sockets that share a port with SO_REUSEPORT let any process of the same user join them:
+    a second ``tessera serve`` on this address is refused by a name only one process can hold
+    (an abstract Unix socket, gone with the process however it ends)."""
+    claim = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        claim.bind(f"\0tessera-serve {host} {port}")
+    except OSError as error:
+        claim.close()
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise ServeRefused(f"cannot listen on {host}:{port}: the address is already in use "
+                           "(another server listens there)") from None
+    _port_claims.append(claim)
 
 
 class _DataDirectoryClaim:
@@ -182,11 +219,12 @@ async def _prepare(args: argparse.Namespace) -> None:
         print(f"Added access key {bootstrap.imported} from OSS_ACCESS_KEY_ID.", flush=True)
 
 
-def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactory) -> int:
-    """Run ``args.workers`` processes on the socket and replace any that dies, until told to
+def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactory,
+               announce: Callable[[], None]) -> int:
+    """Run ``args.workers`` processes on the port and replace any that dies, until told to
     stop (SIGTERM, SIGINT): then close the socket, pass the signal on to every worker and wait
-    for them to finish their requests. A worker that keeps dying at start (a broken
-    configuration) stops the server."""
+    for them to finish their requests. ``announce`` is called once every first worker listens.
+    A worker that keeps dying at start (a broken configuration) stops the server."""
     from prometheus_client import multiprocess  # after _metrics_directory: see there
 
     log = logging.getLogger("tessera.supervisor")
@@ -205,23 +243,38 @@ def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactor
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
-    def start(index: int) -> Any:
-        worker = context.Process(target=_serve_worker, args=(args, sock, index, app_for), daemon=False)
+    def start(index: int, *, first: bool = False) -> Any:
+        # A first worker says when it listens (the server is announced once they all do).
+        ready, says_ready = context.Pipe(duplex=False) if first else (None, None)
+        worker = context.Process(target=_serve_worker, args=(args, sock, index, app_for, says_ready),
+                                 daemon=False)
         # Blocked across the fork, the worker unblocks them once its own handlers are in place.
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
             worker.start()
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        if says_ready is not None:
+            says_ready.close()
         worker.started_at = time.monotonic()
+        worker.ready = ready
         return worker
 
-    workers = {index: start(index) for index in range(args.workers)}
+    workers = {index: start(index, first=True) for index in range(args.workers)}
+    listening = {w.ready: index for index, w in workers.items()}  # first workers not listening yet
     quick_deaths = 0
     while not stopping:
-        multiprocessing.connection.wait([w.sentinel for w in workers.values()] + [wake_up], timeout=1.0)
+        readable = multiprocessing.connection.wait(
+            [w.sentinel for w in workers.values()] + [wake_up] + list(listening), timeout=1.0)
         with contextlib.suppress(BlockingIOError):
             os.read(wake_up, 512)
+        for pipe in set(readable) & set(listening):
+            with contextlib.suppress(EOFError):  # a worker that died before listening
+                pipe.recv()
+            pipe.close()
+            del listening[pipe]
+            if not listening:
+                announce()
         for index, worker in list(workers.items()):
             if worker.is_alive() or stopping:
                 continue
@@ -250,7 +303,8 @@ def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactor
     return 1 if quick_deaths > MAX_QUICK_DEATHS or stuck else 0
 
 
-def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int, app_for: AppFactory) -> None:
+def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int, app_for: AppFactory,
+                  ready: Any = None) -> None:
     """Serve until SIGTERM or SIGINT, then drain (``Listener.drain``) and close the storage."""
     # A signal that arrives before the event loop listens for it still stops the server (and, in
     # a worker, is not taken for one to the supervisor, whose handlers the fork copied).
@@ -259,14 +313,14 @@ def _serve_worker(args: argparse.Namespace, sock: socket.socket, index: int, app
     for signum in STOP_SIGNALS:
         signal.signal(signum, lambda signum, _frame: early.append(signum))
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    asyncio.run(_serve(args, sock, index, app_for, early))
+    asyncio.run(_serve(args, sock, index, app_for, early, ready))
     for signum in STOP_SIGNALS:  # stopped: a late signal must not cut the exit short
         signal.signal(signum, signal.SIG_IGN)
     sys.stdout.flush()
 
 
 async def _serve(args: argparse.Namespace, sock: socket.socket, index: int, app_for: AppFactory,
-                 early: list[int]) -> None:
+                 early: list[int], ready: Any) -> None:
     log = logging.getLogger("tessera.server")
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -300,7 +354,13 @@ async def _serve(args: argparse.Namespace, sock: socket.socket, index: int, app_
     try:
         assert runner.server is not None
         listener = Listener(runner.server)
+        if _shares_port(args):
+            sock = _bind(args.host, sock.getsockname()[1], share=True)  # this worker's own
+            sock.listen(BACKLOG)
         await listener.listen(sock, backlog=BACKLOG)
+        if ready is not None:  # tell the supervisor
+            ready.send(True)
+            ready.close()
         await stop.wait()
         busy = sum(not c.idle for c in listener.connections)
         log.info("stopping (pid %d): no new connections; %d busy, up to %g s to finish",
