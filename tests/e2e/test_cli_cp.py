@@ -85,8 +85,14 @@ def listed_parts(client: oss.Client, bucket: str, key: str, upload_id: str) -> l
 
 
 def start_cli(server: TesseraServer, *args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tessera", *args], cwd=cwd, env=cli_env(server), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # SIGINT must reach it as a Ctrl-C does. A suite started as a background job ignores SIGINT,
+    # and a process inherits that (Python then never raises KeyboardInterrupt): not this one.
+    previous = signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        return subprocess.Popen([sys.executable, "-m", "tessera", *args], cwd=cwd, env=cli_env(server), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def wait_for(condition: Callable[[], object], process: subprocess.Popen[str], what: str, timeout: float = 60) -> object:
