@@ -4,6 +4,7 @@ parts arrive at different workers completes into one correct object."""
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.client
 import os
 import signal
@@ -128,8 +129,16 @@ def test_a_second_server_on_the_port_of_two_workers_is_refused(two_workers: Tess
     second = TesseraServer(tmp_path / "other", workers=workers)
     second.port = two_workers.port
     env = {**os.environ, "OSS_ACCESS_KEY_ID": second.access_key_id, "OSS_ACCESS_KEY_SECRET": second.access_key_secret}
-    refused = subprocess.run(second.command(), capture_output=True, text=True, timeout=30, env=env)
-    assert refused.returncode == 1, refused.stdout + refused.stderr
-    assert refused.stderr == (f"tessera serve: cannot listen on 127.0.0.1:{two_workers.port}: "
-                              "the address is already in use (another server listens there)\n")
+    # In a session of its own: should it start after all, none of its workers outlives the test.
+    process = subprocess.Popen(second.command(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                               start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    assert process.returncode == 1, out + err
+    assert err == (f"tessera serve: cannot listen on 127.0.0.1:{two_workers.port}: "
+                   "the address is already in use (another server listens there)\n")
     assert _answering_worker(two_workers) in two_workers.worker_pids()
