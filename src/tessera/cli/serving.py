@@ -261,7 +261,7 @@ def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactor
         return worker
 
     workers = {index: start(index, first=True) for index in range(args.workers)}
-    listening = {w.ready: index for index, w in workers.items()}  # first workers not listening yet
+    listening = {w.ready for w in workers.values()}  # the pipes of first workers not listening yet
     quick_deaths = 0
     while not stopping:
         readable = multiprocessing.connection.wait(
@@ -272,7 +272,7 @@ def _supervise(args: argparse.Namespace, sock: socket.socket, app_for: AppFactor
             with contextlib.suppress(EOFError):  # a worker that died before listening
                 pipe.recv()
             pipe.close()
-            del listening[pipe]
+            listening.discard(pipe)
             if not listening:
                 announce()
         for index, worker in list(workers.items()):
