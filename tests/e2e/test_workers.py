@@ -87,7 +87,7 @@ def test_a_worker_that_dies_is_replaced(two_workers: TesseraServer) -> None:
             break
         time.sleep(0.1)
     now = two_workers.worker_pids()
-    assert len(now) == 2 and victim not in now
+    assert len(now) == 2 and victim not in now, two_workers.log_tail()
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         deadline = time.monotonic() + 20
         seen: set[int] = set()
