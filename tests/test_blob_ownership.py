@@ -17,21 +17,17 @@ from tessera.core.errors import InternalError
 from tessera.core.models import ObjectAttributes
 from tessera.core.storage import Storage
 from tessera.meta import blobs as blob_rows
-from tessera.meta.database import Database, sqlite_url
+from tessera.meta.database import Database
 from tessera.meta.migrate import upgrade
 from tessera.meta.schema import blobs
-from tests.support.postgres import PostgresCluster
+from tests.support.postgres import fresh_metadata_url
 
 BACKENDS = ["sqlite", "postgresql"]
 
 
 def _run(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
          test: Callable[[Storage], Awaitable[None]]) -> None:
-    if backend == "postgresql":
-        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-        url = cluster.create_database(f"owner_{tmp_path.name.replace('-', '_')}"[:60])
-    else:
-        url = sqlite_url(tmp_path)
+    url = fresh_metadata_url(backend, tmp_path, request, "owner")
 
     async def main() -> None:
         db = Database(url)

@@ -17,10 +17,10 @@ from tessera.core import buckets, multipart, objects
 from tessera.core.models import ObjectAttributes, PartChoice
 from tessera.core.storage import Storage
 from tessera.meta import objects as object_rows
-from tessera.meta.database import Database, sqlite_url
+from tessera.meta.database import Database
 from tessera.meta.migrate import upgrade
 from tessera.meta.schema import objects as objects_table
-from tests.support.postgres import PostgresCluster
+from tests.support.postgres import fresh_metadata_url
 
 
 async def _body(data: bytes) -> AsyncIterator[bytes]:
@@ -37,11 +37,7 @@ async def _multipart(storage: Storage, key: str, data: bytes) -> None:
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_read_sees_one_version_of_an_object_and_its_parts(backend: str, tmp_path: Path,
                                                              request: pytest.FixtureRequest) -> None:
-    if backend == "postgresql":
-        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-        url = cluster.create_database(f"snapshot_{tmp_path.name.replace('-', '_')}"[:60])
-    else:
-        url = sqlite_url(tmp_path)
+    url = fresh_metadata_url(backend, tmp_path, request, "snapshot")
 
     async def main() -> None:
         db = Database(url)

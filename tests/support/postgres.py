@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 INSTALL_HINT = "PostgreSQL server binaries were not found; run scripts/install-test-deps."
 
@@ -119,3 +120,15 @@ class PostgresCluster:
                     pass
             self.process = None
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def fresh_metadata_url(backend: str, tmp_path: Path, request: Any, prefix: str) -> str:
+    """A new, empty metadata database of ``backend`` for one test: a SQLite file in
+    ``tmp_path``, or a database named after the test on the session's PostgreSQL cluster
+    (the ``postgres_cluster`` fixture)."""
+    if backend != "postgresql":
+        from tessera.meta.database import sqlite_url
+
+        return sqlite_url(tmp_path)
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    return cluster.create_database(f"{prefix}_{tmp_path.name.replace('-', '_')}"[:60])
