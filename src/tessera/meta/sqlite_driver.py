@@ -15,8 +15,8 @@ and only what can wait goes to the thread:
 Running a statement here is safe because a connection is used by one task at a time (the pool
 hands it out) and never by this thread and its own thread at once: each call is awaited before
 the next. Writers in one process never meet at SQLite's lock either: ``Database.write`` takes
-its own lock first, so an inline statement never waits for a lock held by a coroutine that
-itself waits for the event loop.
+its own turn first (``tessera.meta.group_commit``), so an inline statement never waits for a
+lock held by a coroutine that itself waits for the event loop.
 """
 
 from __future__ import annotations
