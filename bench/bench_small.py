@@ -40,10 +40,11 @@ or ``--max-requests`` requests, whichever ends first, after a few untimed warm-u
 an ``os.sync()`` before it. Clients are threads of this process and share the machine's cores
 with the server, alike for every target. Durability differs: Tessera fsyncs each blob and commits
 its metadata durably before answering; moto keeps everything in memory; SeaweedFS does not fsync
-by default.
+by default, so it runs twice: as it comes, and as "SeaweedFS fsync" with fsync turned on for every
+bucket's path (one fsync per PUT, bench/peers.py ``SeaweedTarget``).
 
     .venv/bin/python bench/bench_small.py [--seconds 3] [--max-requests 6000] [--list-objects 2000]
-        [--only tessera|tessera-sqlite|tessera-pg|moto|seaweedfs ...] [--rows ROW ...]
+        [--only tessera|tessera-sqlite|tessera-pg|moto|seaweedfs|seaweedfs-fsync ...] [--rows ROW ...]
         [--workers 1 2] [--tessera-src DIR] [--oss-signature v4|v1]
 
 ``--list-objects 10000`` is issue 12's listing row (its fill takes about two minutes per Tessera
@@ -434,7 +435,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=10, help="untimed requests before each row (default 10)")
     parser.add_argument("--list-objects", type=int, default=2000, help="objects PUT before the listing (default 2000)")
     parser.add_argument("--list-rounds", type=int, default=3, help="full listings timed (default 3)")
-    parser.add_argument("--only", nargs="+", choices=("tessera", "tessera-sqlite", "tessera-pg", "moto", "seaweedfs"),
+    parser.add_argument("--only", nargs="+", choices=("tessera", "tessera-sqlite", "tessera-pg", "moto", "seaweedfs",
+                                                    "seaweedfs-fsync"),
                         help="measure only these targets (tessera = all three Tessera ones)")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="run only these rows")
     parser.add_argument("--workers", nargs="+", type=int, default=[1, 2], help="Tessera on SQLite with each of these "
@@ -443,7 +445,7 @@ def main() -> None:
     parser.add_argument("--oss-signature", choices=("v4", "v1"), default="v4", help="Tessera's presigned URLs "
                         "(default v4, like the peers' SigV4)")
     options = parser.parse_args()
-    only = set(options.only or ("tessera", "moto", "seaweedfs"))
+    only = set(options.only or ("tessera", "moto", "seaweedfs", "seaweedfs-fsync"))
     src = options.tessera_src.resolve() if options.tessera_src else None
 
     targets: list[peers.Target] = []
@@ -452,12 +454,14 @@ def main() -> None:
     if only & {"tessera", "tessera-pg"}:
         w = options.workers[0]
         targets.append(peers.TesseraTarget(f"Tessera w{w} PG", w, True, src, options.oss_signature))
-    if only & {"moto", "seaweedfs"}:
+    if only & {"moto", "seaweedfs", "seaweedfs-fsync"}:
         prefix = peers.peer_prefix()
         if "moto" in only:
             targets.append(peers.MotoTarget(prefix))
         if "seaweedfs" in only:
             targets.append(peers.SeaweedTarget(prefix))
+        if "seaweedfs-fsync" in only:
+            targets.append(peers.SeaweedTarget(prefix, fsync=True))
 
     # SIGTERM and SIGHUP end the run like Ctrl-C does: through the finally below.
     def interrupted(signum: int, frame: object) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import os
 import shutil
 import signal
@@ -377,17 +378,25 @@ class MotoTarget(Target):
 class SeaweedTarget(Target):
     """``weed server -s3``: master, volume server, filer (leveldb) and S3 gateway in one process,
     every port a free loopback one, data in the bench's scratch directory, one S3 identity from
-    an ``-s3.config`` file."""
+    an ``-s3.config`` file.
 
-    name = "SeaweedFS"
+    By default SeaweedFS answers a PUT once its needle is written, without any fsync (``strace -f -c``
+    of a run: one ``pwrite64`` per PUT, no fsync or fdatasync). With ``fsync=True`` the filer's path
+    configuration for every bucket (``fs.configure -locationPrefix=/buckets/ -fsync=true``, set through
+    ``weed shell`` before the first bucket) makes it fsync each write: one fsync per PUT under strace,
+    the closest it comes to Tessera's durability (its filer metadata is not fsync'd per PUT)."""
+
     kind = "peer"
-    durability = "no fsync by default"
     signature = S3QuerySigner.style
 
-    def __init__(self, prefix: Path) -> None:
-        self.prefix = prefix
+    def __init__(self, prefix: Path, fsync: bool = False) -> None:
+        self.prefix, self.fsync = prefix, fsync
+        self.name = "SeaweedFS fsync" if fsync else "SeaweedFS"
+        self.durability = ("an fsync per write (fs.configure -fsync=true on /buckets/)" if fsync
+                           else "no fsync by default")
         self.process: subprocess.Popen | None = None
         self.grpc_ports: list[int] = []
+        self.addresses: dict[str, str] = {}
 
     def describe(self) -> str:
         version = subprocess.run([str(self.prefix / "bin" / "weed"), "version"], capture_output=True,
@@ -395,7 +404,7 @@ class SeaweedTarget(Target):
         return f"{version} (weed server -s3, filer on leveldb)"
 
     def start(self, scratch: Path) -> None:
-        root = scratch / "seaweedfs"
+        root = scratch / self.name.replace(" ", "-").lower()
         (root / "data").mkdir(parents=True)
         (root / "tmp").mkdir()
         config = root / "s3.json"
@@ -411,11 +420,23 @@ class SeaweedTarget(Target):
                    f"-filer.localSocket={root / 'filer.sock'}", f"-s3.localSocket={root / 's3.sock'}"]
         for (name, port), grpc in zip(ports.items(), self.grpc_ports):
             command += [f"-{name}.port={port}", f"-{name}.port.grpc={grpc}"]
+            self.addresses[name] = f"127.0.0.1:{port}.{grpc}"  # how weed shell names a server and its gRPC port
         log = root / "weed.log"
         # TMPDIR: where its glog files go (its gRPC Unix sockets are always in /tmp: see stop).
         self.process = spawn(command, log, env={"TMPDIR": str(root / "tmp")}, cwd=root)
 
         wait_for(lambda: self._answers_s3(), "SeaweedFS", self.process, log, timeout=90)
+        if self.fsync:
+            self._configure_fsync()
+
+    def _configure_fsync(self) -> None:
+        shell = subprocess.run(
+            [str(self.prefix / "bin" / "weed"), "shell", f"-master={self.addresses['master']}",
+             f"-filer={self.addresses['filer']}"],
+            input="fs.configure -locationPrefix=/buckets/ -fsync=true -apply\nfs.configure\nexit\n",
+            capture_output=True, text=True, timeout=60)
+        if not re.search(r'"locationPrefix":\s*"/buckets/"[^}]*"fsync":\s*true', shell.stdout):
+            raise RuntimeError(f"SeaweedFS: fs.configure did not turn fsync on: {shell.stdout[-600:]} {shell.stderr[-600:]}")
 
     def _answers_s3(self) -> bool:
         connection = KeepAlive(self.port)
