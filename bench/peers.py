@@ -479,6 +479,62 @@ class SeaweedTarget(Target):
             connection.close()
 
 
+class FloorTarget(Target):
+    """bench/floor_server.py on the project's own aiohttp and Python: a durable PUT (fsync'd file
+    and directory) and a GET with no signature check, no database and no logging. Not a peer to
+    beat but a bound: what any Tessera on this stack can reach at most on this machine."""
+
+    kind = "peer"
+    durability = "fsync'd file and directory before each answer"
+    signature = "none checked (the floor does no authentication)"
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.name = f"floor w{workers}"
+        self.process: subprocess.Popen | None = None
+
+    def describe(self) -> str:
+        import aiohttp
+
+        return f"bench/floor_server.py --workers {self.workers} (aiohttp {aiohttp.__version__})"
+
+    def start(self, scratch: Path) -> None:
+        root = scratch / self.name.replace(" ", "-")
+        root.mkdir()
+        self.port = free_port()
+        log = scratch / f"{root.name}.log"
+        self.process = spawn([sys.executable, str(Path(__file__).with_name("floor_server.py")), "--port",
+                              str(self.port), "--directory", str(root), "--workers", str(self.workers)], log)
+
+        def answers() -> bool:
+            connection = KeepAlive(self.port)
+            try:
+                return connection.send(connection.prepare("GET", "/-/absent/key"))[0] == 404
+            finally:
+                connection.close()
+
+        wait_for(answers, "the floor server", self.process, log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+
+    def signer(self, secret: str | None = None) -> S3QuerySigner:
+        return S3QuerySigner(f"http://127.0.0.1:{self.port}", PEER_ACCESS_KEY, secret or PEER_SECRET)
+
+    def create_bucket(self, bucket: str) -> None:
+        connection = KeepAlive(self.port)
+        try:
+            status, body = connection.send(connection.prepare("PUT", f"/{bucket}", {}, b""))
+        finally:
+            connection.close()
+        assert status == 200, body
+
+    def check_signatures_verified(self, bucket: str) -> None:
+        """Nothing to check: the floor verifies no signature (its rows are an upper bound)."""
+
+
 def _s3_create_bucket(target: MotoTarget | SeaweedTarget, bucket: str) -> None:
     signer = target.signer()
     credentials = signer.credentials
