@@ -465,7 +465,7 @@ def main() -> None:
         if "seaweedfs-fsync" in only:
             targets.append(peers.SeaweedTarget(prefix, fsync=True))
     if "floor" in only:
-        targets += [peers.FloorTarget(w) for w in options.workers]
+        targets += [peers.FloorTarget(w, metadata) for metadata in (False, True) for w in options.workers]
 
     # SIGTERM and SIGHUP end the run like Ctrl-C does: through the finally below.
     def interrupted(signum: int, frame: object) -> None:

@@ -404,7 +404,7 @@ class SeaweedTarget(Target):
         return f"{version} (weed server -s3, filer on leveldb)"
 
     def start(self, scratch: Path) -> None:
-        root = scratch / self.name.replace(" ", "-").lower()
+        root = scratch / self.name.replace(" ", "-").replace("+", "").lower()
         (root / "data").mkdir(parents=True)
         (root / "tmp").mkdir()
         config = root / "s3.json"
@@ -488,15 +488,18 @@ class FloorTarget(Target):
     durability = "fsync'd file and directory before each answer"
     signature = "none checked (the floor does no authentication)"
 
-    def __init__(self, workers: int) -> None:
-        self.workers = workers
-        self.name = f"floor w{workers}"
+    def __init__(self, workers: int, metadata: bool = False) -> None:
+        self.workers, self.metadata = workers, metadata
+        self.name = f"floor w{workers}" + (" +SQLite" if metadata else "")
+        if metadata:
+            self.durability += ", then a committed SQLite row (synchronous=FULL)"
         self.process: subprocess.Popen | None = None
 
     def describe(self) -> str:
         import aiohttp
 
-        return f"bench/floor_server.py --workers {self.workers} (aiohttp {aiohttp.__version__})"
+        return (f"bench/floor_server.py --workers {self.workers} --metadata {'sqlite' if self.metadata else 'none'} "
+                f"(aiohttp {aiohttp.__version__})")
 
     def start(self, scratch: Path) -> None:
         root = scratch / self.name.replace(" ", "-")
@@ -504,7 +507,8 @@ class FloorTarget(Target):
         self.port = free_port()
         log = scratch / f"{root.name}.log"
         self.process = spawn([sys.executable, str(Path(__file__).with_name("floor_server.py")), "--port",
-                              str(self.port), "--directory", str(root), "--workers", str(self.workers)], log)
+                              str(self.port), "--directory", str(root), "--workers", str(self.workers),
+                              "--metadata", "sqlite" if self.metadata else "none"], log)
 
         def answers() -> bool:
             connection = KeepAlive(self.port)
