@@ -28,7 +28,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tessera.blobs.store import BlobStore  # noqa: E402
+from tessera.blobs.files import FileBlobs  # noqa: E402
 from tessera.core.models import ObjectAttributes  # noqa: E402
 from tessera.core.objects import install_object  # noqa: E402
 from tessera.core.storage import Storage  # noqa: E402
@@ -58,7 +58,7 @@ def timed(call: Callable[[], requests.Response]) -> float:
 async def fill(data_dir: Path, keys: list[str]) -> None:
     """Symlinks at ``keys``, as ``core.symlinks.put_symlink`` makes them, 5 000 per transaction
     (one commit each: a transaction per key would make the fill, not the listing, the benchmark)."""
-    storage = Storage(Database(sqlite_url(data_dir.resolve())), BlobStore(data_dir.resolve()))
+    storage = Storage(Database(sqlite_url(data_dir.resolve())), FileBlobs(data_dir.resolve()))
     try:
         model = await put_symlink(storage, BUCKET, keys[0], "target", ObjectAttributes())
         for start in range(1, len(keys), 5000):

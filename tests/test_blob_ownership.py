@@ -11,7 +11,7 @@ from typing import AsyncIterator, Awaitable, Callable
 import pytest
 import sqlalchemy as sa
 
-from tessera.blobs.store import BlobStore
+from tessera.blobs.files import FileBlobs
 from tessera.core import buckets, collector, objects
 from tessera.core.errors import InternalError
 from tessera.core.models import ObjectAttributes
@@ -32,7 +32,7 @@ def _run(backend: str, tmp_path: Path, request: pytest.FixtureRequest,
     async def main() -> None:
         db = Database(url)
         await upgrade(db)
-        storage = Storage(db, BlobStore(tmp_path / "data"))
+        storage = Storage(db, FileBlobs(tmp_path / "data"))
         try:
             await test(storage)
         finally:

@@ -20,7 +20,7 @@ async def _body(data: bytes) -> AsyncIterator[bytes]:
 
 def _run(tmp_path: Path, scenario) -> None:
     async def main() -> None:
-        storage = await open_storage(argparse.Namespace(data_dir=str(tmp_path), metadata_url=None, prices=None))
+        storage = await open_storage(argparse.Namespace(data_dir=str(tmp_path), metadata_url=None, blobs=None, prices=None))
         try:
             await buckets.create_bucket(storage, "engine", owner="tester")
             await scenario(storage)

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from tessera.api.metrics import AGE_BAND_ENDS_MS, AGES
-from tessera.blobs.store import BlobStore
+from tessera.blobs.files import FileBlobs
 from tessera.core import buckets, multipart
 from tessera.core.metering import DAY_MS, HOUR_MS
 from tessera.core.models import ObjectAttributes, PartChoice
@@ -24,7 +24,7 @@ def test_age_bands_match_the_admin_report(tmp_path: Path) -> None:
         clock = Clock()
         db = Database(sqlite_url(tmp_path), clock=clock)
         await upgrade(db)
-        storage = Storage(db, BlobStore(tmp_path), clock=clock)
+        storage = Storage(db, FileBlobs(tmp_path), clock=clock)
         now = clock.ms + 60 * DAY_MS
 
         async def started(bucket: str, key: str, age_ms: int, part_sizes: list[int]) -> tuple[str, list[PartChoice]]:

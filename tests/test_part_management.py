@@ -38,7 +38,7 @@ async def _body(data: bytes) -> AsyncIterator[bytes]:
 
 def _run(tmp_path: Path, scenario) -> None:
     async def main() -> None:
-        storage = await open_storage(argparse.Namespace(data_dir=str(tmp_path), metadata_url=None, prices=None))
+        storage = await open_storage(argparse.Namespace(data_dir=str(tmp_path), metadata_url=None, blobs=None, prices=None))
         try:
             await buckets.create_bucket(storage, BUCKET, owner="tester")
             await scenario(storage)
@@ -123,7 +123,7 @@ def test_the_migration_counts_the_parts_of_uploads_made_before_it(tmp_path: Path
             for number, size in ((1, 100), (2, 50)):
                 raw.execute("INSERT INTO parts VALUES ('U1', ?, ?, 'E', '0', ?, ?)",
                             (number, size, f"b{number}", number * 1000))
-        storage = await open_storage(argparse.Namespace(data_dir=str(tmp_path), metadata_url=None, prices=None))
+        storage = await open_storage(argparse.Namespace(data_dir=str(tmp_path), metadata_url=None, blobs=None, prices=None))
         try:
             assert await _counters(storage, "U1") == (2, 150)
             assert await _counters(storage, "U2") == (0, 0)

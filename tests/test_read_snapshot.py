@@ -12,7 +12,7 @@ from typing import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
-from tessera.blobs.store import BlobStore
+from tessera.blobs.files import FileBlobs
 from tessera.core import buckets, multipart, objects
 from tessera.core.models import ObjectAttributes, PartChoice
 from tessera.core.storage import Storage
@@ -42,7 +42,7 @@ def test_a_read_sees_one_version_of_an_object_and_its_parts(backend: str, tmp_pa
     async def main() -> None:
         db = Database(url)
         await upgrade(db)
-        storage = Storage(db, BlobStore(tmp_path))
+        storage = Storage(db, FileBlobs(tmp_path))
         try:
             await buckets.create_bucket(storage, "snap", owner="tester")
             await _multipart(storage, "k", b"first version")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tessera.blobs.store import BlobStore
+from tessera.blobs.files import FileBlobs
 from tessera.core import buckets, multipart, objects
 from tessera.core.metering import HOUR_MS, MIN_BILLED_OBJECT
 from tessera.core.models import ObjectAttributes, PartChoice
@@ -23,7 +23,7 @@ def _scenario(tmp_path: Path, script) -> None:
         clock = Clock()
         db = Database(sqlite_url(tmp_path), clock=clock)
         await upgrade(db)
-        storage = Storage(db, BlobStore(tmp_path), clock=clock)
+        storage = Storage(db, FileBlobs(tmp_path), clock=clock)
         try:
             await buckets.create_bucket(storage, "ledger", owner="tester")
             await script(storage, clock)

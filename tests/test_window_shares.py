@@ -10,7 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from tessera.blobs.store import BlobStore
+from tessera.blobs.files import FileBlobs
 from tessera.core import buckets, multipart
 from tessera.core.metering import HOUR_MS
 from tessera.core.models import ObjectAttributes, PartChoice
@@ -48,7 +48,7 @@ def test_counter_priced_shares_match_the_parts_summed_one_by_one(tmp_path: Path)
         clock = Clock()
         db = Database(sqlite_url(tmp_path), clock=clock)
         await upgrade(db)
-        storage = Storage(db, BlobStore(tmp_path), clock=clock)
+        storage = Storage(db, FileBlobs(tmp_path), clock=clock)
         began = clock()
         try:
             for name in ("one", "two"):

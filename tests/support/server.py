@@ -29,12 +29,15 @@ def free_port() -> int:
 
 
 class TesseraServer:
-    """``python -m tessera serve`` on its own data directory (and, optionally, PostgreSQL)."""
+    """``python -m tessera serve`` on its own data directory (and, optionally, PostgreSQL and a
+    blob backend elsewhere: ``blobs_url``)."""
 
     def __init__(self, data_dir: Path, metadata_url: str | None = None, *, region: str = "cn-hangzhou",
-                 workers: int = 1, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None) -> None:
+                 workers: int = 1, extra_args: tuple[str, ...] = (), env: dict[str, str] | None = None,
+                 blobs_url: str | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.metadata_url = metadata_url
+        self.blobs_url = blobs_url
         self.region = region
         self.workers = workers
         self.extra_args = extra_args
@@ -61,9 +64,11 @@ class TesseraServer:
     def command(self) -> list[str]:
         command = [sys.executable, "-m", "tessera", "serve", "--host", "127.0.0.1", "--port", str(self.port),
                    "--data-dir", str(self.data_dir), "--region", self.region, "--workers", str(self.workers)]
-        if self.metadata_url:
-            command += ["--metadata-url", self.metadata_url]
-        return command + list(self.extra_args)
+        return command + self._storage_args() + list(self.extra_args)
+
+    def _storage_args(self) -> list[str]:
+        return ((["--metadata-url", self.metadata_url] if self.metadata_url else [])
+                + (["--blobs", self.blobs_url] if self.blobs_url else []))
 
     def start(self) -> "TesseraServer":
         chosen_here = not self.port
@@ -126,9 +131,8 @@ class TesseraServer:
 
     def admin(self, *args: str) -> subprocess.CompletedProcess[str]:
         """``tessera admin …`` on this server's storage (the server may be running)."""
-        command = [sys.executable, "-m", "tessera", "admin", *args, "--data-dir", str(self.data_dir)]
-        if self.metadata_url:
-            command += ["--metadata-url", self.metadata_url]
+        command = [sys.executable, "-m", "tessera", "admin", *args, "--data-dir", str(self.data_dir),
+                   *self._storage_args()]
         return subprocess.run(command, capture_output=True, text=True, timeout=300)
 
     def log_text(self) -> str:

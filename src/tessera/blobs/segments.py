@@ -1,5 +1,5 @@
-"""Reading objects made of several blob files: byte ranges as file segments, opened before a
-single byte is promised.
+"""Reading blob files: byte ranges of them as file segments, opened before a single byte is
+promised.
 
 A reader opens every file it will read *before* it answers. From then on the bytes stay
 readable to the end, whatever writers do: a blob released by an overwrite, a delete or the
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from tessera.blobs.backend import OpenedBlobs
 from tessera.core.errors import BlobDamaged, BlobMissing
 
 
@@ -26,23 +27,6 @@ class Segment:
     length: int
 
 
-def slice_segments(pieces: list[tuple[Path, int]], start: int, end: int) -> list[Segment]:
-    """The inclusive byte range [start, end] of the concatenation of ``pieces`` (path, size)."""
-    segments: list[Segment] = []
-    position = 0
-    for path, size in pieces:
-        piece_start, piece_end = position, position + size - 1
-        position += size
-        if size == 0 or piece_end < start:
-            continue
-        if piece_start > end:
-            break
-        first = max(start, piece_start) - piece_start
-        last = min(end, piece_end) - piece_start
-        segments.append(Segment(path, first, last - first + 1))
-    return segments
-
-
 @dataclass(frozen=True)
 class OpenSegment:
     file: BinaryIO
@@ -50,7 +34,7 @@ class OpenSegment:
     length: int
 
 
-class OpenedSegments:
+class OpenedSegments(OpenedBlobs):
     """Segments whose files are open, in order; close() (or ``with``) releases them."""
 
     def __init__(self, segments: list[OpenSegment]) -> None:
@@ -64,12 +48,6 @@ class OpenedSegments:
         for segment in self.segments:
             segment.file.close()
         self.segments = []
-
-    def __enter__(self) -> "OpenedSegments":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def open_segments(segments: list[Segment]) -> OpenedSegments:

@@ -11,6 +11,7 @@ import os
 import sys
 from typing import Any
 
+from tessera.blobs.locations import BadBlobsUrl
 from tessera.cli import admin, keys, serve
 from tessera.cli.client import buckets as bucket_commands
 from tessera.cli.client import copy as copy_commands
@@ -27,6 +28,9 @@ def storage_options(parser: argparse.ArgumentParser) -> None:
     """Where the server's data lives; shared by every server-side command."""
     parser.add_argument("--data-dir", default=os.environ.get("TESSERA_DATA_DIR", "./tessera-data"),
                         help="blobs (and the SQLite metadata) live here (default: ./tessera-data)")
+    parser.add_argument("--blobs", default=os.environ.get("TESSERA_BLOBS"), metavar="URL",
+                        help="where blob bytes live: file:///DIR, a directory that may be shared by every "
+                             "gateway (default: file:// + the data directory)")
     parser.add_argument("--metadata-url", default=os.environ.get("TESSERA_METADATA_URL"),
                         help="SQLAlchemy URL of the metadata database, e.g. postgresql+asyncpg://user@host/db "
                              "(default: SQLite inside the data directory)")
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         status = args.run(args)
-    except PricesError as error:
+    except (PricesError, BadBlobsUrl) as error:
         print(f"tessera: {error}", file=sys.stderr)
         status = 2
     except BrokenPipeError:  # the reader went away (``tessera ls | head``): stop quietly

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from tessera.blobs.store import BlobStore
+from tessera.blobs.locations import default_blobs_url, open_blobs
 from tessera.core.prices import DEFAULT_PRICES, Prices, load_prices
 from tessera.core.storage import Storage
 from tessera.meta.database import Database, sqlite_url
@@ -16,6 +16,10 @@ from tessera.meta.migrate import upgrade
 
 def metadata_url(args: argparse.Namespace) -> str:
     return args.metadata_url or sqlite_url(Path(args.data_dir).resolve())
+
+
+def blobs_url(args: argparse.Namespace) -> str:
+    return args.blobs or default_blobs_url(Path(args.data_dir))
 
 
 def describe_url(url: str) -> str:
@@ -27,10 +31,11 @@ async def open_storage(args: argparse.Namespace, *, region: str = "cn-hangzhou",
     data_dir = Path(args.data_dir).resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     prices = prices_for(args)
+    blobs = open_blobs(blobs_url(args))  # a URL it cannot use stops the command before the database is touched
     db = Database(metadata_url(args))
     if migrate:
         await upgrade(db)
-    return Storage(db, BlobStore(data_dir), region=region, prices=prices)
+    return Storage(db, blobs, region=region, prices=prices)
 
 
 def prices_for(args: argparse.Namespace) -> Prices:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator
 from aiohttp import web
 
 from tessera.api.connections import CUT_WAIT_SECONDS, Listener
-from tessera.cli.runtime import describe_url, metadata_url, open_storage
+from tessera.cli.runtime import blobs_url, describe_url, metadata_url, open_storage
 from tessera.core.access import ensure_root_key
 from tessera.core.collector import collect
 from tessera.core.jobs import holder_name, run_claimable
@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     def announce() -> None:
         print(f"Tessera listening on {url} "
               f"(data: {os.path.abspath(args.data_dir)}, metadata: {describe_url(metadata_url(args))}, "
+              f"blobs: {blobs_url(args)}, "
               f"workers: {args.workers})", flush=True)
 
     with _metrics_directory():

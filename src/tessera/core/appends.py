@@ -26,8 +26,7 @@ from typing import AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.blobs.checksums import combine_crcs, crc64_combine
-from tessera.blobs.segments import Segment
-from tessera.blobs.store import WrittenBlob
+from tessera.blobs.backend import BlobSlice, WrittenBlob
 from tessera.core.buckets import get_bucket
 from tessera.core.errors import (
     DataUnavailable,
@@ -181,8 +180,7 @@ async def _merge_tail(storage: Storage, bucket_name: str, key: str) -> None:
         return
     chosen = segments[start:]
     try:
-        source = await storage.blobs.open_segments(
-            [Segment(storage.blobs.path(s.blob_id), 0, s.size) for s in chosen])
+        source = await storage.blobs.open([BlobSlice(s.blob_id, 0, s.size) for s in chosen])
     except DataUnavailable:  # merged, replaced or deleted since they were listed (or damaged: fsck says)
         return
     released = [s.blob_id for s in chosen]

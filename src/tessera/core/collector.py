@@ -47,7 +47,7 @@ async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS) -> Coll
         await storage.free(ids)
         freed += len(ids)
     orphans = await _orphan_files(storage, cutoff)
-    temps = await storage.blobs.off_loop(lambda: storage.blobs.sweep_tmp(grace_ms / 1000))
+    temps = await storage.blobs.sweep_temporary(grace_ms / 1000)
     report = CollectReport(len(stale), freed, orphans, temps)
     if freed or orphans or temps:
         log.info("collector: %s", report)
@@ -55,8 +55,7 @@ async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS) -> Coll
 
 
 async def _orphan_files(storage: Storage, cutoff_ms: int) -> int:
-    files = await storage.blobs.off_loop(lambda: list(storage.blobs.blob_files()))
-    old = [blob_id for blob_id, mtime in files if mtime * 1000 < cutoff_ms]
+    old = [blob.blob_id for blob in await storage.blobs.stored() if blob.modified_s * 1000 < cutoff_ms]
     removed = 0
     for start in range(0, len(old), BATCH):
         batch = old[start : start + BATCH]

@@ -32,18 +32,17 @@ incomplete upload's part counters must match its parts."""
         referenced = await blob_rows.live_references(conn)
         states = await blob_rows.states(conn)
         miscounted = await upload_listing.counter_mismatches(conn)
-    files = dict(storage.blobs.blob_files())
+    files = {blob.blob_id: blob.size for blob in await storage.blobs.stored()}
     report = FsckReport(referenced=len(referenced), files=len(files))
     report.owned_bytes = sum(referenced.values())
-    report.file_bytes = await storage.blobs.off_loop(lambda: sum(_size(storage, blob_id) for blob_id in files))
+    report.file_bytes = sum(files.values())
     for blob_id, size in sorted(referenced.items()):
         if states.get(blob_id) != blob_rows.LIVE:
             report.problems.append(f"blob {blob_id} is referenced but its row is {states.get(blob_id, 'missing')}")
-        path = storage.blobs.path(blob_id)
         if blob_id not in files:
             report.problems.append(f"blob {blob_id} is referenced but its file is missing")
-        elif path.stat().st_size != size:
-            report.problems.append(f"blob {blob_id} should be {size} bytes, its file has {path.stat().st_size}")
+        elif files[blob_id] != size:
+            report.problems.append(f"blob {blob_id} should be {size} bytes, its file has {files[blob_id]}")
     for blob_id, state in sorted(states.items()):
         if state == blob_rows.LIVE and blob_id not in referenced:
             report.problems.append(f"blob {blob_id} is live but nothing refers to it (a leak)")
@@ -55,9 +54,3 @@ incomplete upload's part counters must match its parts."""
     report.unreferenced_files = sorted(set(files) - set(referenced))
     return report
 
-
-def _size(storage: Storage, blob_id: str) -> int:
-    try:
-        return storage.blobs.path(blob_id).stat().st_size
-    except FileNotFoundError:  # freed since it was listed
-        return 0

@@ -17,7 +17,7 @@ from typing import Any, AsyncIterator
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.blobs.checksums import combine_crcs, multipart_etag
-from tessera.blobs.store import WrittenBlob
+from tessera.blobs.backend import WrittenBlob
 from tessera.core import conditions
 from tessera.core.acl import check_object_acl
 from tessera.core.clock import new_upload_id

@@ -14,13 +14,11 @@ import base64
 import dataclasses
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import AsyncIterator, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tessera.blobs.segments import OpenedSegments, Segment, slice_segments
-from tessera.blobs.store import WrittenBlob
+from tessera.blobs.backend import BlobSlice, OpenedBlobs, WrittenBlob, slice_blobs
 from tessera.core import conditions
 from tessera.core.acl import Access, Requester, allowed, check_object_acl, effective_acl
 from tessera.core.buckets import get_bucket, recent_bucket
@@ -62,12 +60,12 @@ class ObjectLayout:
     the object those bytes belong to: ``info`` itself, or a symlink's target."""
 
     info: ObjectInfo
-    pieces: list[tuple[Path, int]]
+    pieces: list[tuple[str, int]]  # (blob_id, size)
     data: ObjectInfo
 
-    def segments(self, start: int, end: int) -> list[Segment]:
-        """The bytes [start, end] (inclusive) as file segments; none when end < start."""
-        return slice_segments(self.pieces, start, end) if end >= start else []
+    def slices(self, start: int, end: int) -> list[BlobSlice]:
+        """The bytes [start, end] (inclusive) as slices of blobs; none when end < start."""
+        return slice_blobs(self.pieces, start, end) if end >= start else []
 
 
 def resolve_attributes(bucket: Bucket, attrs: ObjectAttributes) -> ObjectAttributes:
@@ -219,7 +217,7 @@ class ObjectRead:
 
     info: ObjectInfo
     byte_range: tuple[int, int] | None
-    body: OpenedSegments
+    body: OpenedBlobs
 
 
 # Given the object found, raises if it must not be read (preconditions) and returns the
@@ -245,7 +243,7 @@ async def read_object(storage: Storage, bucket_name: str, key: str, choose: Rang
         chosen = choose(layout.info)
         start, end = chosen if chosen is not None else (0, layout.info.size - 1)
         try:
-            body = await storage.blobs.open_segments(layout.segments(start, end))
+            body = await storage.blobs.open(layout.slices(start, end))
         except BlobMissing:
             previous = layout
             continue
@@ -263,14 +261,14 @@ async def _layout(storage: Storage, bucket_name: str, key: str) -> ObjectLayout:
         info, data = await _find_data(conn, bucket_name, key)
         if data.upload_id:
             parts = await object_rows.parts_of(conn, data.upload_id)
-            pieces = [(storage.blobs.path(p.blob_id), p.size) for p in parts]
+            pieces = [(p.blob_id, p.size) for p in parts]
         elif data.object_type == APPENDABLE:
             bucket = await bucket_rows.get(conn, bucket_name)
             segments = await append_rows.segments_of(conn, bucket.bucket_id, data.key)
-            pieces = [(storage.blobs.path(s.blob_id), s.size) for s in segments]
+            pieces = [(s.blob_id, s.size) for s in segments]
         else:
             assert data.blob_id is not None
-            pieces = [(storage.blobs.path(data.blob_id), data.size)]
+            pieces = [(data.blob_id, data.size)]
     if sum(size for _, size in pieces) != info.size:  # never sent short: the answer says info.size
         log.error("object %s/%s: its parts hold %d bytes, its metadata says %d", bucket_name, key,
                   sum(size for _, size in pieces), info.size)

@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tessera.blobs.store import BlobStore
+from tessera.blobs.backend import BlobBackend
 from tessera.core.clock import now_ms
 from tessera.core.errors import InternalError
 from tessera.core.models import Bucket
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Storage:
     db: Database
-    blobs: BlobStore
+    blobs: BlobBackend
     region: str = "cn-hangzhou"
     clock: Callable[[], int] = field(default=now_ms)
     prices: Prices = DEFAULT_PRICES
@@ -37,7 +37,7 @@ class Storage:
         insert conflicts), or it is already freed (row and file gone: hence the file is looked
         for after the insert, when no collector can claim it any more)."""
         if not (await blob_rows.own(conn, blob_id, size, self.clock())
-                and self.blobs.path(blob_id).exists()):
+                and await self.blobs.exists(blob_id)):
             raise InternalError("The write took too long and its data was reclaimed; retry.")
 
     _freeing: set[asyncio.Task[None]] = field(default_factory=set, init=False, repr=False)

@@ -1,4 +1,6 @@
-"""Blob files: streamed to disk while hashed, made durable, then renamed into place.
+"""The ``file://DIR`` blob backend: one write-once file per blob, streamed to disk while hashed,
+made durable, then renamed into place (docs/scale-out.md says what a filesystem shared by
+several gateways must guarantee).
 
 A write never holds a body in memory: incoming chunks are gathered into batches of about
 1 MiB and handed to a worker thread that updates MD5 and CRC-64 and writes them, while the
@@ -13,14 +15,15 @@ import os
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import AsyncIterator, Callable, Iterator, TypeVar
 
+from tessera.blobs.backend import BlobBackend, BlobSlice, OpenedBlobs, StoredBlob, WrittenBlob
+from tessera.blobs.bodies import check_announced, checked_chunks
 from tessera.blobs.checksums import crc64
 from tessera.blobs.segments import OpenedSegments, Segment, open_segments, raise_open_file_limit
 from tessera.blobs.writeback import WRITEBACK_EVERY, start_writeback
-from tessera.core.errors import BlobDamaged, EntityTooLarge, IncompleteBody, InvalidDigest, TesseraError
+from tessera.core.errors import BlobDamaged, InvalidDigest
 
 T = TypeVar("T")
 
@@ -30,13 +33,6 @@ OPEN_ON_LOOP = 8  # segments opened on the event loop; more are opened in the I/
 
 # Hashing and writing release the GIL; a few threads keep every core busy with uploads.
 _io_threads = ThreadPoolExecutor(max_workers=8, thread_name_prefix="tessera-blob-io")
-
-
-@dataclass(frozen=True)
-class WrittenBlob:
-    size: int
-    md5: bytes
-    crc64: int
 
 
 class _Sink:
@@ -90,7 +86,7 @@ class _Sink:
         return WrittenBlob(self.size, self.md5.digest(), self.crc)
 
 
-class BlobStore:
+class FileBlobs(BlobBackend):
     """Blob files under ``root/blobs``, temporary files under ``root/tmp`` (same filesystem)."""
 
     def __init__(self, root: Path) -> None:
@@ -101,35 +97,24 @@ class BlobStore:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         raise_open_file_limit()
 
-    @staticmethod
-    def new_blob_id() -> str:
-        return secrets.token_hex(16)
+    def describe(self) -> str:
+        return f"file://{self.root}"
 
     def path(self, blob_id: str) -> Path:
         return self.blob_dir / blob_id[:2] / blob_id[2:4] / blob_id
 
     async def write(self, blob_id: str, body: AsyncIterator[bytes], *, expected_size: int | None,
                     expected_md5: bytes | None = None, max_size: int | None = None) -> WrittenBlob:
-        """Stream ``body`` into the blob ``blob_id``.
-
-        Raises IncompleteBody when the body is shorter or longer than ``expected_size`` (or the
-        client went away), EntityTooLarge past ``max_size``, InvalidDigest when the MD5 differs.
-        On success the file is durable at ``path(blob_id)``; on failure there is no such file.
-        """
-        if max_size is not None and expected_size is not None and expected_size > max_size:
-            raise EntityTooLarge(f"The body is {expected_size} bytes; at most {max_size} are allowed.")
+        """Stream ``body`` into the blob ``blob_id`` (see BlobBackend.write); on success the file is
+        durable at ``path(blob_id)``, on failure there is no such file."""
+        check_announced(expected_size, max_size)
         loop = asyncio.get_running_loop()
         sink = self._open_sink(blob_id)
         in_flight: asyncio.Future[None] | None = None
         try:
             batch: list[bytes] = []
-            batched = received = 0
-            async for chunk in _guarded(body):
-                received += len(chunk)
-                if max_size is not None and received > max_size:
-                    raise EntityTooLarge(f"The body is larger than {max_size} bytes.")
-                if expected_size is not None and received > expected_size:
-                    raise IncompleteBody(f"The body is longer than the Content-Length of {expected_size}.")
+            batched = 0
+            async for chunk in checked_chunks(body, expected_size=expected_size, max_size=max_size):
                 batch.append(chunk)
                 batched += len(chunk)
                 if batched >= BATCH_BYTES:
@@ -140,10 +125,6 @@ class BlobStore:
             if in_flight is not None:
                 await in_flight
                 in_flight = None
-            if expected_size is not None and received < expected_size:
-                raise IncompleteBody(
-                    f"The body ended after {received} of the {expected_size} bytes its Content-Length announced."
-                )
             # The last batch (for a small body, the only one), the digest check and the install
             # in one trip to the I/O threads.
             await loop.run_in_executor(_io_threads, self._finish, sink, batch, expected_md5, blob_id)
@@ -154,14 +135,17 @@ class BlobStore:
             sink.discard()
             raise
 
-    async def open_segments(self, segments: list[Segment]) -> OpenedSegments:
-        """Open the files of ``segments`` for reading (see ``tessera.blobs.segments``)."""
+    async def open(self, slices: list[BlobSlice]) -> OpenedSegments:
+        """Open the files of ``slices`` for reading (see ``tessera.blobs.segments``)."""
+        segments = [Segment(self.path(s.blob_id), s.offset, s.length) for s in slices]
         if len(segments) <= OPEN_ON_LOOP:
             return open_segments(segments)
         return await self.off_loop(lambda: open_segments(segments))
 
-    async def write_from(self, blob_id: str, source: OpenedSegments) -> WrittenBlob:
+    async def write_from(self, blob_id: str, source: OpenedBlobs) -> WrittenBlob:
         """A new blob holding the bytes of the opened ``source`` (server-side copy)."""
+        if not isinstance(source, OpenedSegments):
+            raise TypeError(f"file blobs are copied from opened files, not from {type(source).__name__}")
         loop = asyncio.get_running_loop()
         sink = self._open_sink(blob_id)
         try:
@@ -172,13 +156,13 @@ class BlobStore:
             sink.discard()
             raise
 
-    def delete(self, blob_id: str) -> None:
-        self.path(blob_id).unlink(missing_ok=True)
+    async def exists(self, blob_id: str) -> bool:
+        return self.path(blob_id).exists()
 
     async def delete_many(self, blob_ids: list[str]) -> None:
         def unlink_all() -> None:
             for blob_id in blob_ids:
-                self.delete(blob_id)
+                self.path(blob_id).unlink(missing_ok=True)
 
         await self.off_loop(unlink_all)
 
@@ -187,17 +171,24 @@ class BlobStore:
         """Run blocking filesystem work (unlinks, directory walks) in the blob I/O threads."""
         return await asyncio.get_running_loop().run_in_executor(_io_threads, function)
 
-    def blob_files(self) -> Iterator[tuple[str, float]]:
-        """(blob_id, mtime) of every blob file, for the collector and fsck."""
+    async def stored(self) -> list[StoredBlob]:
+        return await self.off_loop(lambda: list(self.blob_files()))
+
+    def blob_files(self) -> Iterator[StoredBlob]:
+        """Every blob file (blocking: a directory walk)."""
         for first in self.blob_dir.iterdir():
             for second in first.iterdir():
                 for entry in os.scandir(second):
                     try:
-                        yield entry.name, entry.stat().st_mtime
-                    except FileNotFoundError:
+                        status = entry.stat()
+                    except FileNotFoundError:  # freed since it was listed
                         continue
+                    yield StoredBlob(entry.name, status.st_size, status.st_mtime)
 
-    def sweep_tmp(self, older_than_seconds: float) -> int:
+    async def sweep_temporary(self, older_than_seconds: float) -> int:
+        return await self.off_loop(lambda: self._sweep_tmp(older_than_seconds))
+
+    def _sweep_tmp(self, older_than_seconds: float) -> int:
         """Remove temporary files older than the grace period (left by a crashed process)."""
         cutoff = time.time() - older_than_seconds
         removed = 0
@@ -249,19 +240,3 @@ class BlobStore:
                 sink.consume([chunk])
                 offset += len(chunk)
                 remaining -= len(chunk)
-
-
-async def _guarded(body: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    """The body's chunks; a connection that breaks mid-body becomes IncompleteBody."""
-    iterator = body.__aiter__()
-    while True:
-        try:
-            chunk = await iterator.__anext__()
-        except StopAsyncIteration:
-            return
-        except TesseraError:
-            raise
-        except Exception as error:  # the client hung up, or sent a broken chunked encoding
-            raise IncompleteBody(f"The request body could not be read to its end ({error}).") from error
-        if chunk:
-            yield chunk
