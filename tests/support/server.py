@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -47,6 +48,15 @@ class TesseraServer:
         self.port = 0
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}.log"
         self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def blobs_dir(self) -> Path:
+        """The directory of a ``file://`` blob backend (the data directory by default)."""
+        if self.blobs_url is None:
+            return self.data_dir
+        parts = urllib.parse.urlsplit(self.blobs_url)
+        assert parts.scheme == "file", self.blobs_url
+        return Path(urllib.parse.unquote(parts.path))
 
     @property
     def endpoint(self) -> str:

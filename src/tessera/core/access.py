@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from tessera.core.storage import Storage
 from tessera.meta import keys as key_rows
+from tessera.meta.locks import hold_until_commit
 from tessera.core.models import AccessKey
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
@@ -35,6 +36,7 @@ async def ensure_root_key(storage: Storage, env_key_id: str | None, env_secret: 
     generates a root key.
     """
     async with storage.db.write() as conn:
+        await hold_until_commit(conn, "first keys")  # gateways starting together add them once
         has_root = await key_rows.has_root(conn)
         if env_key_id and env_secret:
             if await key_rows.secret_for(conn, env_key_id) is None:

@@ -9,6 +9,7 @@ from alembic.config import Config
 from sqlalchemy.engine import Connection
 
 from tessera.meta.database import Database
+from tessera.meta.locks import hold_until_commit
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -21,10 +22,12 @@ def _alembic_config(connection: Connection) -> Config:
 
 
 async def upgrade(db: Database) -> None:
-    """Apply every migration not yet applied (safe to call at every start)."""
+    """Apply every migration not yet applied (safe to call at every start, and from several
+    gateways at once: the first applies them while the others wait, then find nothing to do)."""
 
     def run(connection: Connection) -> None:
         command.upgrade(_alembic_config(connection), "head")
 
     async with db.engine.begin() as conn:
+        await hold_until_commit(conn, "migrations")
         await conn.run_sync(run)

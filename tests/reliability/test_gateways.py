@@ -1,0 +1,265 @@
+"""Three gateways over one PostgreSQL and one blob backend: any request may go to any gateway,
+and the races between them are decided by the database alone (docs/scale-out.md).
+
+- Gateways started at the same moment on a new database all come up (migrations and the root
+  key are made once).
+- One upload completed through two gateways at once: one object, both answers the same ETag,
+  and a retried Complete answers it again.
+- Complete, Abort and a late part on three gateways: exactly one of Complete and Abort wins; a
+  completed object reads back through every gateway, an aborted one is gone from all of them.
+- A part re-sent through another gateway while Complete runs: the object is the parts Complete
+  named, or Complete is refused — never the re-sent bytes under the old ETag.
+- 32 PutObjects with x-oss-forbid-overwrite on one key over the gateways: exactly one succeeds.
+- What one gateway wrote, the others read and list at once; DeleteBucket racing PutObject never
+  leaves an object in a deleted bucket.
+
+After each: ``tessera admin fsck`` is clean, nothing unreferenced is left.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import oss2
+import pytest
+from oss2.models import PartInfo
+
+from tests.reliability.knobs import knob
+from tests.support.checks import assert_consistent
+from tests.support.clients import Clients
+from tests.support.postgres import PostgresCluster
+from tests.support.server import TesseraServer
+
+GATEWAYS = 3
+PART = 100 * 1024
+ROUNDS = knob("GATEWAY_ROUNDS", ci=10, long=200)
+_databases = itertools.count()
+
+
+class Gateways:
+    """``GATEWAYS`` Tessera processes, each with a data directory of its own, sharing one
+    metadata database and one blob directory."""
+
+    def __init__(self, root: Path, metadata_url: str) -> None:
+        shared = root / "shared-blobs"
+        self.servers = [TesseraServer(root / f"gateway-{n}", metadata_url=metadata_url,
+                                      blobs_url=f"file://{shared}") for n in range(GATEWAYS)]
+
+    def start_together(self) -> None:
+        """Every gateway at once, as a deployment's first start does."""
+        with concurrent.futures.ThreadPoolExecutor(GATEWAYS) as pool:
+            for started in [pool.submit(server.start) for server in self.servers]:
+                started.result()
+
+    def bucket(self, gateway: int, name: str) -> oss2.Bucket:
+        return Clients(self.servers[gateway % GATEWAYS]).oss2_bucket(name)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture(scope="module")
+def gateways(postgres_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateways]:
+    root = tmp_path_factory.mktemp("gateways")
+    group = Gateways(root, postgres_cluster.create_database(f"gateways_{next(_databases)}"))
+    try:
+        group.start_together()
+        yield group
+    finally:
+        group.stop()
+
+
+def oss_error(call: Callable[[], object]) -> object:
+    """The call's result, or the OSS error it raised (a 5xx fails the test at once)."""
+    try:
+        return call()
+    except oss2.exceptions.OssError as error:
+        assert error.status < 500, f"{error.status} {error.code}: {error.message}"
+        return error
+
+
+def failed(result: object) -> bool:
+    return isinstance(result, oss2.exceptions.OssError)
+
+
+def all_at_once(*calls: Callable[[], object], stagger: float = 0.0) -> list[object]:
+    """Run the calls in threads released together, each after a random delay of up to
+    ``stagger`` seconds (so that over the rounds each side of a race gets to go first); their
+    results (or OSS errors), in order."""
+    start = threading.Barrier(len(calls))
+    delays = [random.uniform(0, stagger) for _ in calls]
+
+    def released(call: Callable[[], object], delay: float) -> object:
+        start.wait()
+        time.sleep(delay)
+        return oss_error(call)
+
+    with concurrent.futures.ThreadPoolExecutor(len(calls)) as pool:
+        return [future.result() for future in [pool.submit(released, c, d) for c, d in zip(calls, delays)]]
+
+
+def new_bucket(gateways: Gateways, name: str) -> oss2.Bucket:
+    bucket = gateways.bucket(0, name)
+    bucket.create_bucket()
+    return bucket
+
+
+def test_gateways_started_together_share_one_schema_and_one_key(gateways: Gateways) -> None:
+    """The fixture started every gateway at once on a new database and waited until each was
+    healthy; the key of OSS_ACCESS_KEY_ID was added once, as the root key."""
+    server = gateways.servers[0]
+    done = subprocess.run([sys.executable, "-m", "tessera", "keys", "list", "--data-dir", str(server.data_dir),
+                           "--metadata-url", str(server.metadata_url)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [f"{server.access_key_id}  (root)"]
+    new_bucket(gateways, "started")
+    assert [gateways.bucket(g, "started").get_bucket_info().name for g in range(GATEWAYS)] == ["started"] * GATEWAYS
+
+
+def test_one_upload_completed_through_two_gateways_at_once_is_one_object(gateways: Gateways) -> None:
+    bucket = new_bucket(gateways, "two-completes")
+    for round_ in range(ROUNDS):
+        key = f"twice-{round_}"
+        upload_id = bucket.init_multipart_upload(key).upload_id
+        parts = [PartInfo(n, gateways.bucket(n, bucket.bucket_name).upload_part(key, upload_id, n, os.urandom(PART)).etag)
+                 for n in (1, 2)]
+        answers = all_at_once(*(lambda g=g: gateways.bucket(g, bucket.bucket_name).complete_multipart_upload(
+            key, upload_id, parts).etag for g in (1, 2)))
+        assert not any(failed(a) for a in answers), answers
+        etag = gateways.bucket(0, bucket.bucket_name).head_object(key).etag
+        assert set(answers) == {etag}
+        retried = gateways.bucket(round_, bucket.bucket_name).complete_multipart_upload(key, upload_id, parts)
+        assert retried.etag == etag
+    assert [o.key for o in oss2.ObjectIterator(bucket)] == sorted(f"twice-{r}" for r in range(ROUNDS))
+    assert_consistent(gateways.servers[0])
+
+
+def test_complete_abort_and_a_late_part_on_three_gateways(gateways: Gateways, summary: Callable[[str], None]) -> None:
+    bucket = new_bucket(gateways, "complete-abort")
+    won: dict[str, int] = {}
+    for round_ in range(ROUNDS):
+        key = f"upload-{round_}"
+        upload_id = bucket.init_multipart_upload(key).upload_id
+        first = os.urandom(PART)
+        etag = gateways.bucket(round_ + 1, bucket.bucket_name).upload_part(key, upload_id, 1, first).etag
+        name = bucket.bucket_name
+        completed, aborted, late = all_at_once(
+            lambda: gateways.bucket(round_, name).complete_multipart_upload(key, upload_id, [PartInfo(1, etag)]),
+            lambda: gateways.bucket(round_ + 1, name).abort_multipart_upload(key, upload_id),
+            lambda: gateways.bucket(round_ + 2, name).upload_part(key, upload_id, 2, os.urandom(PART)),
+            stagger=0.01)
+        winners = [w for w, result in (("complete", completed), ("abort", aborted)) if not failed(result)]
+        assert len(winners) == 1, (completed, aborted)
+        for result in (completed, aborted, late):
+            assert not failed(result) or result.code == "NoSuchUpload", result
+        for g in range(GATEWAYS):
+            reader = gateways.bucket(g, name)
+            listed = [o.key for o in oss2.ObjectIterator(reader, prefix=key) if o.key == key]
+            if winners == ["complete"]:
+                assert listed == [key] and reader.get_object(key).read() == first
+            else:
+                assert listed == []
+                with pytest.raises(oss2.exceptions.NoSuchKey):
+                    reader.get_object(key)
+            with pytest.raises(oss2.exceptions.NoSuchUpload):
+                reader.list_parts(key, upload_id)
+        outcome = winners[0] + ("" if failed(late) else "+part")
+        won[outcome] = won.get(outcome, 0) + 1
+    assert_consistent(gateways.servers[0])
+    summary(f"{ROUNDS} rounds: " + ", ".join(f"{k} {v}" for k, v in sorted(won.items())))
+
+
+def test_a_part_re_sent_through_another_gateway_while_complete_runs(gateways: Gateways,
+                                                                   summary: Callable[[str], None]) -> None:
+    bucket = new_bucket(gateways, "re-sent-part")
+    name = bucket.bucket_name
+    outcomes: dict[str, int] = {}
+    for round_ in range(ROUNDS):
+        key = f"re-sent-{round_}"
+        upload_id = bucket.init_multipart_upload(key).upload_id
+        first, second, again = os.urandom(PART), os.urandom(PART), os.urandom(PART)
+        parts = [PartInfo(1, gateways.bucket(1, name).upload_part(key, upload_id, 1, first).etag),
+                 PartInfo(2, gateways.bucket(2, name).upload_part(key, upload_id, 2, second).etag)]
+        completed, re_sent = all_at_once(
+            lambda: gateways.bucket(0, name).complete_multipart_upload(key, upload_id, parts),
+            lambda: gateways.bucket(1, name).upload_part(key, upload_id, 2, again), stagger=0.01)
+        if failed(completed):
+            # The re-sent part replaced part 2 first: its ETag is no longer the one Complete named.
+            assert completed.code == "InvalidPart" and not failed(re_sent), (completed, re_sent)
+            bucket.abort_multipart_upload(key, upload_id)
+            outcomes["re-sent first"] = outcomes.get("re-sent first", 0) + 1
+            continue
+        assert not failed(re_sent) or re_sent.code == "NoSuchUpload", re_sent
+        for g in range(GATEWAYS):
+            assert gateways.bucket(g, name).get_object(key).read() == first + second
+        outcomes["completed first"] = outcomes.get("completed first", 0) + 1
+    assert_consistent(gateways.servers[0])
+    summary(f"{ROUNDS} rounds: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+
+
+def test_forbid_overwrite_puts_over_the_gateways_have_one_winner(gateways: Gateways) -> None:
+    bucket = new_bucket(gateways, "forbid-overwrite")
+    name = bucket.bucket_name
+    for round_ in range(max(1, ROUNDS // 3)):
+        key = f"contested-{round_}"
+        bodies = [os.urandom(1024) for _ in range(32)]
+        answers = all_at_once(*(lambda n=n: gateways.bucket(n, name).put_object(
+            key, bodies[n], headers={"x-oss-forbid-overwrite": "true"}) for n in range(32)))
+        winners = [n for n, answer in enumerate(answers) if not failed(answer)]
+        assert len(winners) == 1, answers
+        assert {a.code for a in answers if failed(a)} == {"FileAlreadyExists"}
+        for g in range(GATEWAYS):
+            assert gateways.bucket(g, name).get_object(key).read() == bodies[winners[0]]
+    assert_consistent(gateways.servers[0])
+
+
+def test_what_one_gateway_writes_the_others_read_and_list_at_once(gateways: Gateways) -> None:
+    bucket = new_bucket(gateways, "read-after-write")
+    name = bucket.bucket_name
+    for n in range(ROUNDS * 5):
+        key = f"key-{n:04d}"
+        body = os.urandom(512 + n)
+        gateways.bucket(n, name).put_object(key, body)
+        assert gateways.bucket(n + 1, name).get_object(key).read() == body
+        assert key in [o.key for o in oss2.ObjectIterator(gateways.bucket(n + 2, name), prefix=key)]
+        gateways.bucket(n + 1, name).put_object(key, body[::-1])  # an overwrite elsewhere ...
+        assert gateways.bucket(n + 2, name).get_object(key).read() == body[::-1]  # ... read at once
+        if n % 2:
+            gateways.bucket(n + 2, name).delete_object(key)
+            assert not gateways.bucket(n, name).object_exists(key)
+    assert_consistent(gateways.servers[0])
+
+
+def test_delete_bucket_racing_put_object_never_leaves_an_object_behind(gateways: Gateways,
+                                                                      summary: Callable[[str], None]) -> None:
+    outcomes: dict[str, int] = {}
+    for round_ in range(ROUNDS * 2):
+        name = f"deleted-while-written-{round_}"
+        new_bucket(gateways, name)
+        gateways.bucket(1, name).get_bucket_info()  # every gateway has seen the bucket (and may remember it)
+        gateways.bucket(2, name).get_bucket_info()
+        deleted, put = all_at_once(lambda: gateways.bucket(round_, name).delete_bucket(),
+                                   lambda: gateways.bucket(round_ + 1, name).put_object("k", b"body"), stagger=0.01)
+        if not failed(deleted):
+            assert failed(put) and put.code == "NoSuchBucket", put
+            for g in range(GATEWAYS):
+                with pytest.raises(oss2.exceptions.NoSuchBucket):
+                    gateways.bucket(g, name).get_object("k")
+            outcomes["deleted"] = outcomes.get("deleted", 0) + 1
+        else:
+            assert deleted.code == "BucketNotEmpty" and not failed(put), (deleted, put)
+            for g in range(GATEWAYS):
+                assert gateways.bucket(g, name).get_object("k").read() == b"body"
+            outcomes["written"] = outcomes.get("written", 0) + 1
+    assert_consistent(gateways.servers[0])
+    summary(f"{ROUNDS * 2} rounds: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
