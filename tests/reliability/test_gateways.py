@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -42,6 +43,7 @@ from tests.support.server import TesseraServer
 GATEWAYS = 3
 PART = 100 * 1024
 ROUNDS = knob("GATEWAY_ROUNDS", ci=10, long=200)
+KILLS = knob("CONNECTION_KILLS", ci=10, long=200)
 _databases = itertools.count()
 
 
@@ -49,7 +51,8 @@ class Gateways:
     """``GATEWAYS`` Tessera processes, each with a data directory of its own, sharing one
     metadata database and one blob directory."""
 
-    def __init__(self, root: Path, metadata_url: str) -> None:
+    def __init__(self, root: Path, database: str, metadata_url: str) -> None:
+        self.database = database
         shared = root / "shared-blobs"
         self.servers = [TesseraServer(root / f"gateway-{n}", metadata_url=metadata_url,
                                       blobs_url=f"file://{shared}") for n in range(GATEWAYS)]
@@ -71,7 +74,8 @@ class Gateways:
 @pytest.fixture(scope="module")
 def gateways(postgres_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateways]:
     root = tmp_path_factory.mktemp("gateways")
-    group = Gateways(root, postgres_cluster.create_database(f"gateways_{next(_databases)}"))
+    database = f"gateways_{next(_databases)}"
+    group = Gateways(root, database, postgres_cluster.create_database(database))
     try:
         group.start_together()
         yield group
@@ -263,3 +267,51 @@ def test_delete_bucket_racing_put_object_never_leaves_an_object_behind(gateways:
             outcomes["written"] = outcomes.get("written", 0) + 1
     assert_consistent(gateways.servers[0])
     summary(f"{ROUNDS * 2} rounds: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+
+
+def test_database_connections_killed_mid_transaction_give_clean_errors_and_recover(
+        gateways: Gateways, postgres_cluster: PostgresCluster, summary: Callable[[str], None]) -> None:
+    """``pg_terminate_backend`` of every gateway connection, again and again, under PUTs through
+    all gateways: each PUT answers 200 or 503 ServiceUnavailable (never another 5xx, a dropped
+    connection or a hang), each 200 reads back, and once the kills stop every gateway serves
+    again by itself."""
+    name = new_bucket(gateways, "connections-killed").bucket_name
+    stop = threading.Event()
+    acknowledged: dict[str, bytes] = {}
+    answers: Counter[str] = Counter()
+
+    def writer(n: int) -> None:
+        bucket = gateways.bucket(n, name)
+        for i in itertools.count():
+            if stop.is_set():
+                return
+            key, body = f"w{n}-{i}", os.urandom(256 + i % 512)
+            try:
+                bucket.put_object(key, body)
+            except oss2.exceptions.OssError as error:
+                answers[f"{error.status} {error.code}"] += 1
+                continue
+            acknowledged[key] = body
+            answers["200"] += 1
+
+    kills = 0
+    with concurrent.futures.ThreadPoolExecutor(GATEWAYS * 2) as pool:
+        writers = [pool.submit(writer, n) for n in range(GATEWAYS * 2)]
+        try:
+            for _ in range(KILLS):
+                time.sleep(random.uniform(0.05, 0.3))
+                kills += int(postgres_cluster.sql(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    f"WHERE datname = '{gateways.database}' AND pid <> pg_backend_pid()"))
+        finally:
+            stop.set()
+        for done in writers:
+            done.result(timeout=60)
+    assert set(answers) <= {"200", "503 ServiceUnavailable"}, answers
+    for n in range(GATEWAYS):  # recovered by itself: the next request after the kills succeeds
+        gateways.bucket(n, name).put_object(f"after-{n}", b"after")
+    for key, body in acknowledged.items():
+        assert gateways.bucket(hash(key), name).get_object(key).read() == body
+    assert_consistent(gateways.servers[0])
+    summary(f"{KILLS} rounds killed {kills} connections; answers: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(answers.items())))

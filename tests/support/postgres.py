@@ -100,13 +100,18 @@ class PostgresCluster:
         return f"postgresql+{driver}://{self.user}@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str) -> str:
-        subprocess.run(
-            [str(self.bin / "psql") if (self.bin / "psql").exists() else "psql", "-h", "127.0.0.1",
-             "-p", str(self.port), "-U", self.user, "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-q",
-             "-c", f'CREATE DATABASE "{name}"'],
-            check=True, capture_output=True,
-        )
+        self.sql(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+    def sql(self, statement: str, database: str = "postgres") -> str:
+        """Run one statement with psql; its output, unaligned, without headings."""
+        done = subprocess.run(
+            [str(self.bin / "psql") if (self.bin / "psql").exists() else "psql", "-h", "127.0.0.1",
+             "-p", str(self.port), "-U", self.user, "-d", database, "-v", "ON_ERROR_STOP=1", "-q", "-A", "-t",
+             "-c", statement],
+            check=True, capture_output=True, text=True,
+        )
+        return done.stdout
 
     def stop(self) -> None:
         if self.process is not None:

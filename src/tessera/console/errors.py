@@ -27,6 +27,7 @@ STATUS: dict[type[errors.TesseraError], int] = {
     errors.AccessDenied: 403,
     errors.InvalidObjectState: 403,
     errors.InternalError: 500,
+    errors.ServiceUnavailable: 503,
 }
 
 

@@ -203,6 +203,14 @@ class InternalError(TesseraError):
     default_message = "We encountered an internal error. Please try again."
 
 
+class ServiceUnavailable(TesseraError):
+    """A store Tessera depends on (the metadata database, the blob backend) cannot be reached,
+    or the connection to it was lost mid-way: nothing was changed that the caller is not told
+    about, and the same request may be sent again."""
+
+    default_message = "The service is temporarily unavailable. Please try again."
+
+
 class DataUnavailable(InternalError):
     """A blob file is missing, or shorter than its metadata says."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator, Callable
@@ -24,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tessera.core.clock import now_ms
+from tessera.core.errors import ServiceUnavailable
 from tessera.meta import sqlite_driver, usage
 from tessera.meta.group_commit import GroupCommit
 
@@ -61,12 +63,13 @@ class Database:
 
         ``offloaded``: a read of many rows (a report, a scan), whose SQLite statements run on
         the driver's thread so that the event loop keeps serving meanwhile."""
-        async with self.engine.connect() as conn:
-            if not self.is_sqlite:
+        if not self.is_sqlite:
+            async with self._connection() as conn:
                 await conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
                 async with conn.begin():
                     yield conn
-                return
+            return
+        async with self.engine.connect() as conn:
             await conn.execution_options(tessera_begin="BEGIN")
             async with _on_driver_thread(conn) if offloaded else contextlib.nullcontext():
                 async with conn.begin():
@@ -80,14 +83,44 @@ class Database:
             async with self._sqlite_writers().write() as conn:
                 yield conn
             return
-        async with self.engine.connect() as conn:
+        async with self._connection() as conn:
             usage.discard(conn)
             try:
                 async with conn.begin():
                     yield conn
                     await usage.flush(conn, self.clock())
             finally:
-                usage.discard(conn)
+                if not conn.invalidated:  # (an invalidated connection would reconnect to show its info)
+                    usage.discard(conn)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled PostgreSQL connection for one transaction. When the database cannot be
+        reached, or the connection is lost mid-way (the server restarted or failed over, the
+        connection was terminated), the caller gets ServiceUnavailable and the connection is
+        thrown away, never handed out again; the pool opens fresh ones for the next requests."""
+        try:
+            conn = await self.engine.connect()
+        except Exception as error:
+            if _lost_database(error):
+                raise ServiceUnavailable("The metadata database cannot be reached. Please try again.") from error
+            raise
+        try:
+            yield conn
+        except Exception as error:
+            if not _lost_database(error):
+                raise
+            with contextlib.suppress(Exception):
+                await conn.invalidate()
+            raise ServiceUnavailable("The connection to the metadata database was lost. Please try again.") from error
+        finally:
+            try:
+                await conn.close()
+            except Exception as error:  # handing it back failed: lost since the block ended
+                if not _lost_database(error):
+                    raise
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
 
     def _sqlite_writers(self) -> GroupCommit:
         """This process's SQLite writers, one at a time in the order they came, sharing
@@ -103,6 +136,27 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _lost_database(error: BaseException) -> bool:
+    """Whether ``error`` (or an error it was raised from or while handling) says the connection
+    to PostgreSQL is gone or cannot be made — not that a statement failed."""
+    import asyncpg  # the PostgreSQL driver: only PostgreSQL connections come here
+
+    lost = (ConnectionError, TimeoutError, socket.gaierror, asyncpg.PostgresConnectionError,
+            asyncpg.exceptions.OperatorInterventionError, asyncpg.TooManyConnectionsError,
+            asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError)
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, lost) or (isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated):
+            return True
+        pending += [current.__cause__, current.__context__, getattr(current, "orig", None)]
+    return False
 
 
 @asynccontextmanager

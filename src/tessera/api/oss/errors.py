@@ -49,6 +49,7 @@ STATUS: dict[type[errors.TesseraError], tuple[int, str]] = {
     errors.ArchiveRestoreFileStale: (409, "ArchiveRestoreFileStale"),
     errors.ArchiveRestoreNotFinished: (409, "ArchiveRestoreNotFinished"),
     errors.InternalError: (500, "InternalError"),
+    errors.ServiceUnavailable: (503, "ServiceUnavailable"),
 }
 
 AUTH_STATUS = {"InvalidArgument": 400}
