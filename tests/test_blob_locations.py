@@ -23,7 +23,23 @@ def test_the_default_is_the_data_directory(tmp_path: Path) -> None:
     assert open_blobs(default_blobs_url(tmp_path)).root == tmp_path.resolve()
 
 
+def test_an_s3_url_names_bucket_prefix_and_options() -> None:
+    from tessera.blobs.s3 import S3Blobs, S3Location
+
+    location = S3Location.parse("s3://blobs/a/b/?endpoint=http://127.0.0.1:8333&region=cn-hangzhou&timeout=5")
+    assert location == S3Location("blobs", "a/b/", "http://127.0.0.1:8333", "cn-hangzhou", False, 5.0)
+    assert S3Location.parse("s3://blobs?addressing=virtual") == S3Location("blobs", "", None, "us-east-1", True, 30.0)
+    backend = open_blobs("s3://blobs/gw?endpoint=http://127.0.0.1:8333")
+    assert isinstance(backend, S3Blobs) and backend.key("ab12") == "gw/blobs/ab12"
+    assert backend.describe() == "s3://blobs/gw/ at http://127.0.0.1:8333"
+
+
 @pytest.mark.parametrize("url, reason", [
+    ("s3:///prefix", "name the bucket"),
+    ("s3://b?endpoint=ftp://host", "http:// or https://"),
+    ("s3://b?addressing=sideways", "path or virtual"),
+    ("s3://b?timeout=0", "seconds"),
+    ("s3://b?secret=x", "unknown option 'secret'"),
     ("file://elsewhere/srv", "not a host"),
     ("file://relative", "not a host"),
     ("file:relative/dir", "absolute"),

@@ -143,7 +143,7 @@ class TesseraServer:
         """``tessera admin …`` on this server's storage (the server may be running)."""
         command = [sys.executable, "-m", "tessera", "admin", *args, "--data-dir", str(self.data_dir),
                    *self._storage_args()]
-        return subprocess.run(command, capture_output=True, text=True, timeout=300)
+        return subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, **self.env})
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -1,4 +1,5 @@
-"""HTTP responses every dialect sends: an object's bytes, from blob files opened beforehand."""
+"""HTTP responses every dialect sends: an object's bytes, from blobs opened beforehand — files
+sent with ``sendfile``, other backends' bodies streamed as they come."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tessera.blobs.backend import OpenedBlobs
 from tessera.blobs.segments import OpenedSegments, OpenSegment
 
 SENDFILE_FALLBACK_CHUNK = 1024 * 1024
@@ -16,17 +18,18 @@ SMALL_BODY = 64 * 1024  # bodies up to this size are read and sent with the head
 log = logging.getLogger(__name__)
 
 
-class SegmentsResponse(web.StreamResponse):
-    """A response whose body is a list of opened file segments, sent with ``sendfile`` where
-    possible. It owns the files and closes them when the body is sent or the send fails.
+class BlobResponse(web.StreamResponse):
+    """A response whose body is opened blobs: file segments are sent with ``sendfile`` where
+    possible, any other backend's body is streamed as it comes. It owns the opened blobs and
+    closes them when the body is sent or the send fails.
 
-    The files were opened and their sizes checked before this answer was made (see
-    ``tessera.blobs.segments``), so the body is whole. Should a file still come up short
-    (truncated behind Tessera's back), the connection is aborted: the client sees a short body
-    against its Content-Length, never wrong bytes and never a hang.
+    The blobs were opened (files: their sizes checked) before this answer was made (see
+    ``tessera.blobs.backend.OpenedBlobs``). Should one still come up short (a file truncated
+    behind Tessera's back, an upstream store failing mid-body), the connection is aborted: the
+    client sees a short body against its Content-Length, never wrong bytes and never a hang.
     """
 
-    def __init__(self, body: OpenedSegments, *, status: int = 200, headers: Any = None) -> None:
+    def __init__(self, body: OpenedBlobs, *, status: int = 200, headers: Any = None) -> None:
         super().__init__(status=status, headers=headers)
         self._body = body
         self.content_length = body.length
@@ -36,11 +39,14 @@ class SegmentsResponse(web.StreamResponse):
             return self._payload_writer
         try:
             writer = await super().prepare(request)
-            if request.method == "HEAD" or not self._body.segments:
+            if request.method == "HEAD" or not self._body.length:
                 return writer
             transport = request.transport
             if transport is None:
                 raise ConnectionResetError("Connection lost")
+            if not isinstance(self._body, OpenedSegments):
+                await self._stream(writer, transport)
+                return writer
             try:
                 if self._body.length <= SMALL_BODY:
                     await writer.write(self._read_small())  # with the headers, in one send
@@ -54,6 +60,17 @@ class SegmentsResponse(web.StreamResponse):
             return writer
         finally:
             self._body.close()
+
+    async def _stream(self, writer: Any, transport: asyncio.Transport) -> None:
+        try:
+            async for chunk in self._body.chunks():
+                await writer.write(chunk)
+        except Exception as error:
+            if not isinstance(error, (OSError, ConnectionError)):
+                log.error("the body of a %d-byte answer ended early: %s", self._body.length, error)
+            transport.abort()
+            raise ConnectionAbortedError("a blob ended early") from error
+        await super().write_eof()
 
     def _read_small(self) -> bytes:
         """A small body, read here: a page-cache read of a few KiB costs less than the rounds of

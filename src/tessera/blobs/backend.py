@@ -68,6 +68,11 @@ class OpenedBlobs(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @abstractmethod
+    def chunks(self) -> AsyncIterator[bytes]:
+        """The bytes, in order, as they come (a copy reads them this way, and so does a response
+        that cannot send files directly). Raises BlobDamaged should a blob end early."""
+
     def __enter__(self) -> "OpenedBlobs":
         return self
 

@@ -10,7 +10,6 @@ event loop already receives the next batch. A failed write leaves nothing behind
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import secrets
 import time
@@ -20,7 +19,7 @@ from typing import AsyncIterator, Callable, Iterator, TypeVar
 
 from tessera.blobs.backend import BlobBackend, BlobSlice, OpenedBlobs, StoredBlob, WrittenBlob
 from tessera.blobs.bodies import check_announced, checked_chunks
-from tessera.blobs.checksums import crc64
+from tessera.blobs.digests import Digests
 from tessera.blobs.segments import OpenedSegments, Segment, open_segments, raise_open_file_limit
 from tessera.blobs.writeback import WRITEBACK_EVERY, start_writeback
 from tessera.core.errors import BlobDamaged, InvalidDigest
@@ -46,9 +45,7 @@ class _Sink:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.fd = -1
-        self.md5 = hashlib.md5()
-        self.crc = 0
-        self.size = 0
+        self.digests = Digests()
         self.written_back = 0
 
     def _open(self) -> None:
@@ -57,18 +54,16 @@ class _Sink:
 
     def consume(self, chunks: list[bytes]) -> None:
         self._open()
-        for chunk in chunks:
-            self.md5.update(chunk)
-            self.crc = crc64(chunk, self.crc)
+        self.digests.update(chunks)
         written = os.writev(self.fd, chunks)
         total = sum(len(c) for c in chunks)
         while written < total:  # short writes are rare, but possible
             rest = b"".join(chunks)[written:]
             written += os.write(self.fd, rest)
-        self.size += total
-        if self.size - self.written_back >= WRITEBACK_EVERY:
-            start_writeback(self.fd, self.written_back, self.size - self.written_back)
-            self.written_back = self.size
+        size = self.digests.size
+        if size - self.written_back >= WRITEBACK_EVERY:
+            start_writeback(self.fd, self.written_back, size - self.written_back)
+            self.written_back = size
 
     def seal(self) -> None:
         self._open()
@@ -83,7 +78,7 @@ class _Sink:
         self.path.unlink(missing_ok=True)
 
     def result(self) -> WrittenBlob:
-        return WrittenBlob(self.size, self.md5.digest(), self.crc)
+        return self.digests.result()
 
 
 class FileBlobs(BlobBackend):
@@ -209,7 +204,7 @@ class FileBlobs(BlobBackend):
     def _finish(self, sink: _Sink, batch: list[bytes], expected_md5: bytes | None, blob_id: str) -> None:
         if batch:
             sink.consume(batch)
-        if expected_md5 is not None and sink.md5.digest() != expected_md5:
+        if expected_md5 is not None and sink.digests.md5.digest() != expected_md5:
             raise InvalidDigest()
         self._install(sink, blob_id)
 

@@ -1,7 +1,8 @@
 """Choosing the blob backend from ``--blobs URL`` (docs/scale-out.md).
 
 ``file://DIR`` (the default: ``file://`` + the data directory) keeps each blob as a file under
-DIR; DIR may be a shared POSIX filesystem mounted on every gateway.
+DIR; DIR may be a shared POSIX filesystem mounted on every gateway. ``s3://BUCKET/PREFIX`` keeps
+each blob as an object of an S3-compatible store (``?endpoint=``, ``region=``, ``addressing=``).
 """
 
 from __future__ import annotations
@@ -34,4 +35,12 @@ def open_blobs(url: str) -> BlobBackend:
         from tessera.blobs.files import FileBlobs
 
         return FileBlobs(Path(path))
-    raise BadBlobsUrl(f"{url}: unknown blob backend {parts.scheme!r}; Tessera knows file://DIR")
+    if parts.scheme == "s3":
+        from tessera.blobs.s3 import BadS3Url, S3Blobs, S3Location
+
+        try:
+            return S3Blobs(S3Location.parse(url))
+        except BadS3Url as bad:
+            raise BadBlobsUrl(str(bad)) from None
+    raise BadBlobsUrl(f"{url}: unknown blob backend {parts.scheme!r}; Tessera knows file://DIR and "
+                      "s3://BUCKET/PREFIX?endpoint=URL")

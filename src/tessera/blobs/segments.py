@@ -11,13 +11,17 @@ says raises BlobDamaged — never a short body or a hang.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import AsyncIterator, BinaryIO
 
 from tessera.blobs.backend import OpenedBlobs
 from tessera.core.errors import BlobDamaged, BlobMissing
+
+
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,19 @@ class OpenedSegments(OpenedBlobs):
         for segment in self.segments:
             segment.file.close()
         self.segments = []
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        loop = asyncio.get_running_loop()
+        for segment in self.segments:
+            offset, remaining = segment.offset, segment.length
+            while remaining > 0:
+                chunk = await loop.run_in_executor(None, os.pread, segment.file.fileno(),
+                                                   min(READ_CHUNK, remaining), offset)
+                if not chunk:
+                    raise BlobDamaged(f"Blob {segment.file.name} ended before its metadata says.")
+                yield chunk
+                offset += len(chunk)
+                remaining -= len(chunk)
 
 
 def open_segments(segments: list[Segment]) -> OpenedSegments:

@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from tessera.api.responses import SegmentsResponse
+from tessera.api.responses import BlobResponse
 from tessera.console.object_access import key_param, require_object
 from tessera.console.request import ConsoleRequest
 from tessera.console.responses import ConsoleError, json_response
@@ -130,7 +130,7 @@ async def download(c: ConsoleRequest) -> web.StreamResponse:
     await require_object(c, name, key, Access.READ, through_symlink=True)
     read = await objects.read_object(c.storage, name, key, lambda info: None)
     # Always a download, never rendered: the bytes are the user's, the origin is the console's.
-    return SegmentsResponse(read.body, headers={
+    return BlobResponse(read.body, headers={
         "Content-Type": "application/octet-stream",
         "Content-Disposition": content_disposition(key),
         "ETag": f'"{read.info.etag}"',

@@ -13,7 +13,7 @@ from tessera.api.oss import wire
 from tessera.api.oss.context import META_PREFIX, OssRequest, empty_response, xml_response
 from tessera.api.oss.restore import restore_header
 from tessera.api.oss.wire import element, leaf
-from tessera.api.responses import SegmentsResponse
+from tessera.api.responses import BlobResponse
 from tessera.core import conditions, objects
 from tessera.core.errors import InvalidArgument, InvalidRange, MalformedXML
 from tessera.core.metering import COUNTED_FROM_TRANSITION
@@ -150,12 +150,12 @@ async def get_object(req: OssRequest) -> web.StreamResponse:
     read = await objects.read_object(req.storage, req.bucket, req.key, choose)
     headers = {**object_headers(read.info), **restore_header(read.info, req.storage.clock()), **overrides}
     if read.byte_range is None:
-        return SegmentsResponse(read.body, status=200, headers=headers)
+        return BlobResponse(read.body, status=200, headers=headers)
     start, end = read.byte_range
     # The whole-object CRC on a 206 breaks v2's ranged get_object_to_file (protocol reference §8.3).
     del headers["x-oss-hash-crc64ecma"]
     headers["Content-Range"] = f"bytes {start}-{end}/{read.info.size}"
-    return SegmentsResponse(read.body, status=206, headers=headers)
+    return BlobResponse(read.body, status=206, headers=headers)
 
 
 async def head_object(req: OssRequest) -> web.Response:
