@@ -12,6 +12,7 @@ from typing import Iterator
 import oss2
 import pytest
 
+from tests.support import raw
 from tests.support.checks import assert_consistent
 from tests.support.clients import Clients, multipart_object
 from tests.support.postgres import PostgresCluster
@@ -93,6 +94,26 @@ def test_deleted_and_overwritten_objects_free_their_upstream_objects(s3_server: 
     assert bucket.get_object("replaced").read() == b"second"
     assert_consistent(s3_server)
     assert len(upstream_keys(seaweed) - before) == 1  # the live version's blob only
+
+
+def test_a_reader_streaming_a_replaced_object_gets_every_byte_while_the_delay_runs(
+        s3_server: TesseraServer, seaweed: SeaweedFS, bucket: oss2.Bucket) -> None:
+    """The parts' objects of a replaced object stay upstream for the release delay (the collector
+    run meanwhile keeps them), so a reader that started before finishes; then they go."""
+    data = multipart_object(bucket, "streamed", parts=4, part_size=4 * 1024 * 1024)
+    before = upstream_keys(seaweed)
+    sock, response = raw.slow_get(s3_server, bucket.bucket_name, "streamed")
+    with sock:
+        assert response.status == 200
+        received = [response.read(64 * 1024)]
+        bucket.put_object("streamed", b"the new version")
+        collected = s3_server.admin("gc", "--grace-seconds", "0")  # the backend's release delay: kept
+        assert collected.returncode == 0, collected.stderr
+        assert before <= upstream_keys(seaweed)
+        received.append(response.read())
+    assert hashlib.sha256(b"".join(received)).digest() == hashlib.sha256(data).digest()
+    assert_consistent(s3_server)  # with no delay: the four parts' objects are deleted now
+    assert len(before - upstream_keys(seaweed)) == 4
 
 
 def test_a_body_that_fails_leaves_no_upstream_object(s3_server: TesseraServer, seaweed: SeaweedFS,

@@ -11,11 +11,11 @@ from tests.support.server import TesseraServer
 
 
 def assert_consistent(server: TesseraServer) -> tuple[int, int]:
-    """Collect everything unowned right away (``tessera admin gc --grace-seconds 0``: the server
-    must have no write in flight), then ``tessera admin fsck`` must be clean with no unreferenced
+    """Collect everything unowned and released right away (``tessera admin gc --grace-seconds 0
+    --release-delay-seconds 0``: the server must have no write or read in flight), then ``tessera admin fsck`` must be clean with no unreferenced
     file, the blob bytes on disk must equal the bytes metadata owns, and ``tmp/`` must be empty.
     Returns (blob files, their bytes)."""
-    collected = server.admin("gc", "--grace-seconds", "0")
+    collected = server.admin("gc", "--grace-seconds", "0", "--release-delay-seconds", "0")
     assert collected.returncode == 0, collected.stdout + collected.stderr
     checked = server.admin("fsck")
     assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -84,6 +84,10 @@ class BlobBackend(ABC):
     """Where blob bytes live. Every method may be called from the event loop: blocking work
     happens in threads or on the network, never on the loop."""
 
+    # How long a released blob must stay readable: 0 where an opened blob stays readable after
+    # it is deleted (POSIX files); else readers that started before the release finish within it.
+    release_delay_seconds: float = 0
+
     @staticmethod
     def new_blob_id() -> str:
         return secrets.token_hex(16)

@@ -28,6 +28,9 @@ def add_parser(commands: Any, storage_options: Callable[[argparse.ArgumentParser
     gc = actions.add_parser("gc", help="reclaim blobs that nothing owns (safe while the server runs)")
     gc.add_argument("--grace-seconds", type=float, default=DEFAULT_GRACE_MS / 1000,
                     help="leave unfinished writes younger than this alone (default: one hour)")
+    gc.add_argument("--release-delay-seconds", type=float, default=None,
+                    help="keep released blobs this long for readers still streaming them (default: the "
+                         "backend's own: 0 for file://, 15 minutes for s3://)")
     storage_options(gc)
     gc.set_defaults(run=lambda args: asyncio.run(_gc(args)))
     check = actions.add_parser("fsck", help="check that metadata and blob files agree (exit 1 if not)")
@@ -236,7 +239,8 @@ async def _gc(args: argparse.Namespace) -> int:
 
     storage = await open_storage(args)
     try:
-        report = await collect(storage, grace_ms=int(args.grace_seconds * 1000))
+        delay = None if args.release_delay_seconds is None else int(args.release_delay_seconds * 1000)
+        report = await collect(storage, grace_ms=int(args.grace_seconds * 1000), release_delay_ms=delay)
     finally:
         await storage.db.close()
     print(f"stale pending blobs: {report.stale_pending}")

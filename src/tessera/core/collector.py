@@ -34,17 +34,24 @@ class CollectReport:
     temp_files: int
 
 
-async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS) -> CollectReport:
-    cutoff = storage.clock() - grace_ms
+async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS,
+                  release_delay_ms: int | None = None) -> CollectReport:
+    """``release_delay_ms``: how long released blobs are kept before they are deleted (default:
+    the backend's own delay; 0 for files, which readers keep open)."""
+    now = storage.clock()
+    cutoff = now - grace_ms
+    delay = int(storage.blobs.release_delay_seconds * 1000) if release_delay_ms is None else release_delay_ms
     async with storage.db.write() as conn:
         stale = await blob_rows.reclaim_stale_pending(conn, cutoff)
+        if storage.blobs.release_delay_seconds > 0:  # released by a process that died before stamping
+            await blob_rows.stamp_released(conn, None, now)
     freed = 0
     while True:
         async with storage.db.read(offloaded=True) as conn:
-            ids = await blob_rows.garbage(conn, BATCH)
+            ids = await blob_rows.garbage(conn, BATCH, released_before_ms=now - delay + 1 if delay else None)
         if not ids:
             break
-        await storage.free(ids)
+        await storage.free(ids, ever_visible=False)  # past the delay: nobody can be reading them
         freed += len(ids)
     orphans = await _orphan_files(storage, cutoff)
     temps = await storage.blobs.sweep_temporary(grace_ms / 1000)
@@ -66,6 +73,6 @@ async def _orphan_files(storage: Storage, cutoff_ms: int) -> int:
             continue
         async with storage.db.write() as conn:
             orphans = await blob_rows.claim_unowned(conn, unowned, storage.clock())
-        await storage.free(orphans)
+        await storage.free(orphans, ever_visible=False)
         removed += len(orphans)
     return removed

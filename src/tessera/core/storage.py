@@ -44,14 +44,21 @@ class Storage:
     # name → (bucket, until when, monotonic): see tessera.core.buckets.recent_bucket
     recent_buckets: dict[str, tuple[Bucket, float]] = field(default_factory=dict, init=False, repr=False)
 
-    async def free(self, blob_ids: Iterable[str]) -> None:
-        """Unlink released blobs, then forget their rows.
+    async def free(self, blob_ids: Iterable[str], *, ever_visible: bool = True) -> None:
+        """Delete released blobs, then forget their rows.
 
         Called after the transaction that released them committed. If this process dies in
-        between, the rows stay 'garbage' and the collector finishes the job.
+        between, the rows stay 'garbage' and the collector finishes the job. A backend with a
+        release delay (s3://) keeps a blob that readers may still be streaming: it is stamped
+        with its release time and the collector deletes it once the delay has passed;
+        ``ever_visible`` False (a blob no commit ever referred to) skips the delay.
         """
         ids = list(blob_ids)
         if not ids:
+            return
+        if ever_visible and self.blobs.release_delay_seconds > 0:
+            async with self.db.write() as conn:
+                await blob_rows.stamp_released(conn, ids, self.clock())
             return
         await self.blobs.delete_many(ids)  # off the event loop: unlinking 1 GiB takes ~0.2 s
         async with self.db.write() as conn:
@@ -84,6 +91,6 @@ class Storage:
         try:
             async with self.db.write() as conn:
                 claimed = await blob_rows.claim_unowned(conn, [blob_id], self.clock())
-            await self.free(claimed)
+            await self.free(claimed, ever_visible=False)
         except Exception:  # its file has no row: the collector reclaims it after the grace period
             log.exception("could not discard blob %s; the collector will reclaim it", blob_id)

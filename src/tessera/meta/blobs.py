@@ -36,8 +36,9 @@ async def claim_unowned(conn: AsyncConnection, blob_ids: list[str], now_ms: int)
     if not blob_ids:
         return []
     rows = await conn.execute(
-        insert_or_skip(conn, blobs)
-        .values([{"blob_id": b, "state": GARBAGE, "size": 0, "created_ms": now_ms} for b in blob_ids])
+        insert_or_skip(conn, blobs)  # released_ms 0: never anyone's, so nobody can be reading it
+        .values([{"blob_id": b, "state": GARBAGE, "size": 0, "created_ms": now_ms, "released_ms": 0}
+                 for b in blob_ids])
         .returning(blobs.c.blob_id)
     )
     return [r.blob_id for r in rows]
@@ -77,9 +78,24 @@ async def reclaim_stale_pending(conn: AsyncConnection, older_than_ms: int) -> li
     return [r.blob_id for r in rows]
 
 
-async def garbage(conn: AsyncConnection, limit: int = 1000) -> list[str]:
-    rows = await conn.execute(sa.select(blobs.c.blob_id).where(blobs.c.state == GARBAGE).limit(limit))
-    return [r.blob_id for r in rows]
+async def garbage(conn: AsyncConnection, limit: int = 1000, *, released_before_ms: int | None = None) -> list[str]:
+    """Garbage blobs to free: all of them, or those released before ``released_before_ms``."""
+    query = sa.select(blobs.c.blob_id).where(blobs.c.state == GARBAGE)
+    if released_before_ms is not None:
+        query = query.where(blobs.c.released_ms < released_before_ms)
+    return [r.blob_id for r in await conn.execute(query.limit(limit))]
+
+
+async def stamp_released(conn: AsyncConnection, blob_ids: Iterable[str] | None, now_ms: int) -> None:
+    """Record when these garbage blobs (None: every garbage blob not stamped yet) were released."""
+    unstamped = sa.and_(blobs.c.state == GARBAGE, blobs.c.released_ms.is_(None))
+    if blob_ids is None:
+        await conn.execute(sa.update(blobs).where(unstamped).values(released_ms=now_ms))
+        return
+    ids = list(blob_ids)
+    for start in range(0, len(ids), 500):
+        await conn.execute(sa.update(blobs).where(unstamped, blobs.c.blob_id.in_(ids[start : start + 500]))
+                           .values(released_ms=now_ms))
 
 
 async def known(conn: AsyncConnection, blob_ids: Iterable[str]) -> set[str]:

@@ -142,6 +142,9 @@ blobs = sa.Table(
     sa.Column("state", sa.String(8), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False, default=0),
     sa.Column("created_ms", Millis, nullable=False),
+    # garbage rows: when the owner let go (stamped after its commit; None: not yet), for backends
+    # that delete released blobs only a delay after (tessera.core.storage.Storage.free)
+    sa.Column("released_ms", Millis, nullable=True),
     sa.Index("ix_blobs_state_created", "state", "created_ms"),
 )
 
