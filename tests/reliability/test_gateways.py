@@ -1,5 +1,6 @@
-"""Three gateways over one PostgreSQL and one blob backend: any request may go to any gateway,
-and the races between them are decided by the database alone (docs/scale-out.md).
+"""Three gateways over one PostgreSQL and one blob backend — a shared directory (``file://``),
+then a SeaweedFS bucket (``s3://``): any request may go to any gateway, and the races between
+them are decided by the database alone (docs/scale-out.md).
 
 - Gateways started at the same moment on a new database all come up (migrations and the root
   key are made once).
@@ -23,6 +24,7 @@ After each: ``tessera admin fsck`` is clean, nothing unreferenced is left.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import datetime
 import itertools
 import json
@@ -45,6 +47,7 @@ from tests.support import raw
 from tests.support.checks import assert_consistent
 from tests.support.clients import Clients
 from tests.support.postgres import PostgresCluster
+from tests.support.seaweedfs import SeaweedFS
 from tests.support.server import TesseraServer
 
 GATEWAYS = 3
@@ -58,14 +61,14 @@ _databases = itertools.count()
 
 class Gateways:
     """``GATEWAYS`` Tessera processes, each with a data directory of its own, sharing one
-    metadata database and one blob directory."""
+    metadata database and one blob backend (a directory, or a bucket of a SeaweedFS)."""
 
-    def __init__(self, root: Path, database: str, metadata_url: str) -> None:
+    def __init__(self, root: Path, database: str, metadata_url: str, blobs_url: str,
+                 env: dict[str, str] | None = None) -> None:
         self.database = database
-        shared = root / "shared-blobs"
         # Every gateway runs the lifecycle rules every second: only one bucket here has any.
-        self.servers = [TesseraServer(root / f"gateway-{n}", metadata_url=metadata_url, blobs_url=f"file://{shared}",
-                                      extra_args=("--lifecycle-every", "1")) for n in range(GATEWAYS)]
+        self.servers = [TesseraServer(root / f"gateway-{n}", metadata_url=metadata_url, blobs_url=blobs_url,
+                                      env=env, extra_args=("--lifecycle-every", "1")) for n in range(GATEWAYS)]
 
     def start_together(self) -> None:
         """Every gateway at once, as a deployment's first start does."""
@@ -81,16 +84,23 @@ class Gateways:
             server.stop()
 
 
-@pytest.fixture(scope="module")
-def gateways(postgres_cluster: PostgresCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateways]:
-    root = tmp_path_factory.mktemp("gateways")
+@pytest.fixture(scope="module", params=["file", "s3"])
+def gateways(request: pytest.FixtureRequest, postgres_cluster: PostgresCluster,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateways]:
+    """Three gateways on ``file://`` (one shared directory) or on ``s3://`` (one SeaweedFS bucket)."""
+    root = tmp_path_factory.mktemp(f"gateways-{request.param}")
     database = f"gateways_{next(_databases)}"
-    group = Gateways(root, database, postgres_cluster.create_database(database))
-    try:
+    with contextlib.ExitStack() as stack:
+        if request.param == "s3":
+            store = stack.enter_context(SeaweedFS())
+            store.create_bucket("gateways")
+            blobs_url, env = f"s3://gateways/shared?endpoint={store.endpoint}&timeout=5", store.env()
+        else:
+            blobs_url, env = f"file://{root / 'shared-blobs'}", None
+        group = Gateways(root, database, postgres_cluster.create_database(database), blobs_url, env)
+        stack.callback(group.stop)
         group.start_together()
         yield group
-    finally:
-        group.stop()
 
 
 def oss_error(call: Callable[[], object]) -> object:
