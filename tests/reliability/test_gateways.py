@@ -40,6 +40,9 @@ from typing import Callable, Iterator
 
 import oss2
 import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule, run_state_machine_as_test
 from oss2.models import AbortMultipartUpload, BucketLifecycle, LifecycleRule, PartInfo
 
 from tests.reliability.knobs import knob
@@ -430,3 +433,114 @@ def test_lifecycle_runs_on_every_gateway_abort_each_upload_once_and_free_nothing
     sweeping = sum(1 for run in runs if any(o["bucket"] == name and o["matched"] for o in run["outcomes"]))
     summary(f"{len(uploads)} uploads in {SWEEP_SECONDS} s: {len(completed)} completed, {aborted} aborted by "
             f"{sweeping} runs")
+
+
+MODEL_EXAMPLES = knob("GATEWAY_MODEL_EXAMPLES", ci=12, long=300)
+KEYS = st.sampled_from(["a", "b", "dir/c"])
+
+
+def test_random_operations_on_random_gateways_match_a_model_of_oss(gateways: Gateways) -> None:
+    """A Hypothesis state machine: each step sends one operation (PutObject, with or without
+    x-oss-forbid-overwrite, GetObject, DeleteObject, ListObjects, Initiate, UploadPart,
+    Complete, Abort, ListParts) to a random gateway and compares the answer with a dictionary
+    model of OSS's semantics."""
+    names = itertools.count()
+
+    class Model(RuleBasedStateMachine):
+        uploads = Bundle("uploads")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.name = f"model-{os.getpid()}-{next(names)}"
+            gateways.bucket(0, self.name).create_bucket()
+            self.objects: dict[str, bytes] = {}
+            self.open: dict[str, tuple[str, dict[int, tuple[str, bytes]]]] = {}  # upload → (key, parts)
+
+        def via(self, gateway: int) -> oss2.Bucket:
+            return gateways.bucket(gateway, self.name)
+
+        @rule(gateway=st.integers(0, GATEWAYS - 1), key=KEYS, seed=st.integers(0, 255),
+              size=st.integers(0, 3000), forbid=st.booleans())
+        def put(self, gateway: int, key: str, seed: int, size: int, forbid: bool) -> None:
+            body = bytes([seed]) * size
+            headers = {"x-oss-forbid-overwrite": "true"} if forbid else {}
+            answer = oss_error(lambda: self.via(gateway).put_object(key, body, headers=headers))
+            if forbid and key in self.objects:
+                assert failed(answer) and answer.code == "FileAlreadyExists", answer
+                return
+            assert not failed(answer), answer
+            self.objects[key] = body
+
+        @rule(gateway=st.integers(0, GATEWAYS - 1), key=KEYS)
+        def get(self, gateway: int, key: str) -> None:
+            answer = oss_error(lambda: self.via(gateway).get_object(key).read())
+            if key in self.objects:
+                assert answer == self.objects[key]
+            else:
+                assert failed(answer) and answer.code == "NoSuchKey", answer
+
+        @rule(gateway=st.integers(0, GATEWAYS - 1), key=KEYS)
+        def delete(self, gateway: int, key: str) -> None:
+            self.via(gateway).delete_object(key)  # 204 whether or not it existed
+            self.objects.pop(key, None)
+
+        @rule(gateway=st.integers(0, GATEWAYS - 1))
+        def list_objects(self, gateway: int) -> None:
+            listed = {o.key: o.size for o in oss2.ObjectIterator(self.via(gateway))}
+            assert listed == {k: len(v) for k, v in self.objects.items()}
+
+        @rule(target=uploads, gateway=st.integers(0, GATEWAYS - 1), key=KEYS)
+        def initiate(self, gateway: int, key: str) -> str:
+            upload_id = self.via(gateway).init_multipart_upload(key).upload_id
+            self.open[upload_id] = (key, {})
+            return upload_id
+
+        @rule(upload_id=uploads, gateway=st.integers(0, GATEWAYS - 1), number=st.integers(1, 3),
+              seed=st.integers(0, 255))
+        def upload_part(self, upload_id: str, gateway: int, number: int, seed: int) -> None:
+            key = self.open[upload_id][0] if upload_id in self.open else "a"
+            body = bytes([seed]) * PART
+            answer = oss_error(lambda: self.via(gateway).upload_part(key, upload_id, number, body))
+            if upload_id not in self.open:
+                assert failed(answer) and answer.code == "NoSuchUpload", answer
+                return
+            assert not failed(answer), answer
+            self.open[upload_id][1][number] = (answer.etag, body)
+
+        @rule(upload_id=uploads, gateway=st.integers(0, GATEWAYS - 1))
+        def list_parts(self, upload_id: str, gateway: int) -> None:
+            key = self.open[upload_id][0] if upload_id in self.open else "a"
+            answer = oss_error(lambda: [(p.part_number, p.etag) for p in oss2.PartIterator(self.via(gateway), key, upload_id)])
+            if upload_id not in self.open:
+                assert failed(answer) and answer.code == "NoSuchUpload", answer
+            else:
+                assert answer == sorted((n, etag) for n, (etag, _) in self.open[upload_id][1].items())
+
+        @rule(upload_id=uploads, gateway=st.integers(0, GATEWAYS - 1))
+        def complete(self, upload_id: str, gateway: int) -> None:
+            if upload_id not in self.open:
+                return  # a Complete of a finished upload is the retry case, covered above
+            key, parts = self.open[upload_id]
+            chosen = [PartInfo(n, parts[n][0]) for n in sorted(parts)]
+            answer = oss_error(lambda: self.via(gateway).complete_multipart_upload(key, upload_id, chosen))
+            if not chosen:
+                assert failed(answer), answer
+                return
+            assert not failed(answer), answer
+            self.objects[key] = b"".join(parts[n][1] for n in sorted(parts))
+            del self.open[upload_id]
+
+        @rule(upload_id=uploads, gateway=st.integers(0, GATEWAYS - 1))
+        def abort(self, upload_id: str, gateway: int) -> None:
+            key = self.open[upload_id][0] if upload_id in self.open else "a"
+            answer = oss_error(lambda: self.via(gateway).abort_multipart_upload(key, upload_id))
+            if upload_id not in self.open:
+                assert failed(answer) and answer.code == "NoSuchUpload", answer
+                return
+            assert not failed(answer), answer
+            del self.open[upload_id]
+
+    run_state_machine_as_test(Model, settings=settings(
+        max_examples=MODEL_EXAMPLES, stateful_step_count=25, deadline=None, derandomize=False,
+        suppress_health_check=list(HealthCheck), database=None))
+    assert_consistent(gateways.servers[0])
