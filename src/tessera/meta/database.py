@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tessera.core.clock import now_ms
-from tessera.core.errors import ServiceUnavailable
+from tessera.core.errors import ServiceUnavailable, TesseraError
 from tessera.meta import sqlite_driver, usage
 from tessera.meta.group_commit import GroupCommit
 
@@ -140,8 +140,13 @@ class Database:
 
 def _lost_database(error: BaseException) -> bool:
     """Whether ``error`` (or an error it was raised from or while handling) says the connection
-    to PostgreSQL is gone or cannot be made — not that a statement failed."""
+    to PostgreSQL is gone or cannot be made — not that a statement failed. A domain error is an
+    answer chosen by the code (an IncompleteBody raised from a client's reset connection must
+    stay a 400), never a lost database."""
     import asyncpg  # the PostgreSQL driver: only PostgreSQL connections come here
+
+    if isinstance(error, TesseraError):
+        return False
 
     lost = (ConnectionError, TimeoutError, socket.gaierror, asyncpg.PostgresConnectionError,
             asyncpg.exceptions.OperatorInterventionError, asyncpg.TooManyConnectionsError,
