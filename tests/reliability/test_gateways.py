@@ -48,7 +48,7 @@ from oss2.models import AbortMultipartUpload, BucketLifecycle, LifecycleRule, Pa
 from tests.reliability.knobs import knob
 from tests.support import raw
 from tests.support.checks import assert_consistent
-from tests.support.clients import Clients
+from tests.support.clients import Clients, oss_error
 from tests.support.postgres import PostgresCluster
 from tests.support.seaweedfs import SeaweedFS
 from tests.support.server import TesseraServer
@@ -104,15 +104,6 @@ def gateways(request: pytest.FixtureRequest, postgres_cluster: PostgresCluster,
         stack.callback(group.stop)
         group.start_together()
         yield group
-
-
-def oss_error(call: Callable[[], object]) -> object:
-    """The call's result, or the OSS error it raised (a 5xx fails the test at once)."""
-    try:
-        return call()
-    except oss2.exceptions.OssError as error:
-        assert error.status < 500, f"{error.status} {error.code}: {error.message}"
-        return error
 
 
 def failed(result: object) -> bool:

@@ -25,20 +25,11 @@ from oss2.models import PartInfo
 from tests.reliability.knobs import knob
 from tests.support import raw
 from tests.support.checks import assert_consistent
-from tests.support.clients import Clients, multipart_object
+from tests.support.clients import Clients, multipart_object, oss_error
 from tests.support.server import TesseraServer
 
 PART = 100 * 1024
 ROUNDS = knob("RACE_ROUNDS", ci=6, long=200)
-
-
-def oss_error(call: Callable[[], object]) -> object:
-    """The call's result, or the OSS error it raised (a 5xx fails the test at once)."""
-    try:
-        return call()
-    except oss2.exceptions.OssError as error:
-        assert error.status < 500, f"{error.status} {error.code}: {error.message}"
-        return error
 
 
 def test_complete_abort_and_part_upload_on_one_upload(configured_server: TesseraServer,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Callable
 
 import alibabacloud_oss_v2 as oss
 import oss2
@@ -62,3 +63,12 @@ def multipart_object(bucket: oss2.Bucket, key: str, parts: int, part_size: int) 
              for n in range(parts)]
     bucket.complete_multipart_upload(key, upload_id, infos)
     return data
+
+
+def oss_error(call: Callable[[], object]) -> object:
+    """The call's result, or the OSS error it raised (a 5xx fails the test at once)."""
+    try:
+        return call()
+    except oss2.exceptions.OssError as error:
+        assert error.status < 500, f"{error.status} {error.code}: {error.message}"
+        return error
