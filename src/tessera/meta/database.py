@@ -98,7 +98,8 @@ class Database:
         """A pooled PostgreSQL connection for one transaction. When the database cannot be
         reached, or the connection is lost mid-way (the server restarted or failed over, the
         connection was terminated), the caller gets ServiceUnavailable and the connection is
-        thrown away, never handed out again; the pool opens fresh ones for the next requests."""
+        thrown away with every other pooled connection, never handed out again; a new pool opens
+        fresh ones for the next requests."""
         try:
             conn = await self.engine.connect()
         except Exception as error:
@@ -112,6 +113,9 @@ class Database:
                 raise
             with contextlib.suppress(Exception):
                 await conn.invalidate()
+            # The pool's other connections are most likely gone too (a restart, a failover, an
+            # administrator's kill): start a new pool rather than fail one request per connection.
+            await self.engine.dispose(close=False)
             raise ServiceUnavailable("The connection to the metadata database was lost. Please try again.") from error
         finally:
             try:
