@@ -37,7 +37,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Callable, Iterator
 
 import oss2
@@ -50,12 +49,11 @@ from oss2.models import AbortMultipartUpload, BucketLifecycle, LifecycleRule, Pa
 from tests.reliability.knobs import knob
 from tests.support import raw
 from tests.support.checks import assert_consistent
-from tests.support.clients import Clients, oss_error
+from tests.support.clients import oss_error
+from tests.support.gateways import GATEWAYS, Gateways
 from tests.support.postgres import PostgresCluster
 from tests.support.seaweedfs import SeaweedFS
-from tests.support.server import TesseraServer
 
-GATEWAYS = 3
 PART = 100 * 1024
 ROUNDS = knob("GATEWAY_ROUNDS", ci=10, long=200)
 KILLS = knob("CONNECTION_KILLS", ci=10, long=200)
@@ -63,32 +61,6 @@ POOLED_CONNECTIONS = 12  # at most, per gateway (tessera.meta.database: pool_siz
 GATEWAY_CRASHES = knob("GATEWAY_CRASHES", ci=4, long=50)
 SWEEP_SECONDS = knob("GATEWAY_SWEEP_SECONDS", ci=5, long=120)
 _databases = itertools.count()
-
-
-class Gateways:
-    """``GATEWAYS`` Tessera processes, each with a data directory of its own, sharing one
-    metadata database and one blob backend (a directory, or a bucket of a SeaweedFS)."""
-
-    def __init__(self, root: Path, database: str, metadata_url: str, blobs_url: str,
-                 env: dict[str, str] | None = None) -> None:
-        self.database = database
-        self.store: SeaweedFS | None = None  # the upstream store of s3://
-        # Every gateway runs the lifecycle rules every second: only one bucket here has any.
-        self.servers = [TesseraServer(root / f"gateway-{n}", metadata_url=metadata_url, blobs_url=blobs_url,
-                                      env=env, extra_args=("--lifecycle-every", "1")) for n in range(GATEWAYS)]
-
-    def start_together(self) -> None:
-        """Every gateway at once, as a deployment's first start does."""
-        with concurrent.futures.ThreadPoolExecutor(GATEWAYS) as pool:
-            for started in [pool.submit(server.start) for server in self.servers]:
-                started.result()
-
-    def bucket(self, gateway: int, name: str) -> oss2.Bucket:
-        return Clients(self.servers[gateway % GATEWAYS]).oss2_bucket(name)
-
-    def stop(self) -> None:
-        for server in self.servers:
-            server.stop()
 
 
 @pytest.fixture(scope="module", params=["file", "s3"])

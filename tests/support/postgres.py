@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import os
 import pwd
@@ -49,8 +50,9 @@ class PostgresCluster:
     PostgreSQL's own flushes (fsync, synchronous_commit, full_page_writes), as a benchmark must
     for its commits to cost what they cost in production."""
 
-    def __init__(self, *, durable: bool = False) -> None:
+    def __init__(self, *, durable: bool = False, settings: dict[str, str] | None = None) -> None:
         self.durable = durable
+        self.settings = dict(settings or {})  # server settings of its own, over the defaults above
         self.bin = find_binaries()
         self.root = Path(tempfile.mkdtemp(prefix="tessera-pg-"))
         self.data = self.root / "data"
@@ -73,18 +75,23 @@ class PostgresCluster:
         self.stop()
 
     def start(self) -> None:
-        subprocess.run(
-            [str(self.bin / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust", "-E", "UTF8",
-             *([] if self.durable else ["--no-sync"])],
-            check=True, capture_output=True, **self._as_user,
-        )
+        """A new cluster in ``data``, running."""
+        self._run("initdb", "-D", str(self.data), "-U", self.user, "-A", "trust", "-E", "UTF8",
+                  *([] if self.durable else ["--no-sync"]))
+        atexit.register(self.stop)
+        self.launch()
+
+    def launch(self) -> None:
+        """The server of the cluster in ``data``, on ``port``, once it accepts connections."""
+        options = [*(() if self.durable else UNDURABLE), "-c", "max_connections=200"]
+        for name, value in self.settings.items():
+            options += ["-c", f"{name}={value}"]
         self.process = subprocess.Popen(
             [str(self.bin / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k", str(self.root),
-             "-c", "listen_addresses=127.0.0.1", *(() if self.durable else UNDURABLE), "-c", "max_connections=200"],
-            stdout=subprocess.DEVNULL, stderr=open(self.root / "server.log", "wb"), start_new_session=True,
+             "-c", "listen_addresses=127.0.0.1", *options],
+            stdout=subprocess.DEVNULL, stderr=open(self.root / "server.log", "ab"), start_new_session=True,
             **self._as_user,
         )
-        atexit.register(self.stop)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -95,6 +102,63 @@ class PostgresCluster:
                 return
             time.sleep(0.1)
         raise RuntimeError("postgres did not start within 30 s")
+
+    def shut_down(self, how: str = "immediate") -> None:
+        """Stop the server, keeping the cluster: ``fast`` (clients are disconnected, a checkpoint
+        is written), ``immediate`` (the server crashes on purpose: recovery from the WAL at the
+        next start) or ``kill`` (SIGKILL of every server process, as when its machine dies)."""
+        if self.process is None:
+            return
+        signals = {"fast": signal.SIGINT, "immediate": signal.SIGQUIT, "kill": signal.SIGKILL}
+        try:
+            os.killpg(self.process.pid, signals[how])
+            self.process.wait(timeout=30)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+        self.process = None
+
+    def freeze(self) -> None:
+        """Every server process stopped (SIGSTOP): connections stay open and nothing answers, as
+        when its machine hangs or the network between is cut."""
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGSTOP)
+
+    def restart(self, how: str = "immediate") -> None:
+        self.shut_down(how)
+        self.launch()
+
+    def standby(self, port: int | None = None) -> "PostgresCluster":
+        """A streaming standby of this cluster (``pg_basebackup -R``), running on ``port`` or a
+        free one."""
+        standby = PostgresCluster(durable=self.durable, settings=self.settings)
+        standby.user, standby.port = self.user, port or standby.port
+        standby._run("pg_basebackup", "-D", str(standby.data), "-h", "127.0.0.1", "-p", str(self.port),
+                     "-U", self.user, "-R", "-X", "stream", "-c", "fast")
+        atexit.register(standby.stop)
+        standby.launch()
+        return standby
+
+    def make_standbys_synchronous(self) -> None:
+        """Every commit waits until a standby has it (``synchronous_standby_names = '*'``)."""
+        self.sql("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        self.sql("SELECT pg_reload_conf()")
+        deadline = time.monotonic() + 30
+        while self.sql("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'").strip() == "0":
+            if time.monotonic() > deadline:
+                raise RuntimeError("no standby became synchronous within 30 s")
+            time.sleep(0.1)
+
+    def promote(self) -> None:
+        """This standby becomes a primary (``pg_promote``, waiting until it accepts writes)."""
+        if self.sql("SELECT pg_promote(wait => true, wait_seconds => 30)").strip() != "t":
+            raise RuntimeError("the standby was not promoted within 30 s")
+
+    def _run(self, program: str, *args: str) -> None:
+        subprocess.run([str(self.bin / program), *args], check=True, capture_output=True, **self._as_user)
 
     def url(self, database: str = "postgres", driver: str = "asyncpg") -> str:
         return f"postgresql+{driver}://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -114,16 +178,7 @@ class PostgresCluster:
         return done.stdout
 
     def stop(self) -> None:
-        if self.process is not None:
-            try:
-                os.killpg(self.process.pid, signal.SIGQUIT)  # immediate shutdown
-                self.process.wait(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            self.process = None
+        self.shut_down("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
 
 

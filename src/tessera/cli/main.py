@@ -19,6 +19,7 @@ from tessera.cli.client import configure, lifecycle, sign
 from tessera.cli.client import listing as listing_commands
 from tessera.cli.client import remove as remove_commands
 from tessera.core.prices import PricesError
+from tessera.meta.bad_url import BadMetadataUrl
 
 # Each module's add_parsers(commands) registers its client commands.
 CLIENT_MODULES = [configure, bucket_commands, lifecycle, sign, listing_commands, remove_commands, copy_commands]
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         status = args.run(args)
-    except (PricesError, BadBlobsUrl) as error:
+    except (PricesError, BadBlobsUrl, BadMetadataUrl) as error:
         print(f"tessera: {error}", file=sys.stderr)
         status = 2
     except BrokenPipeError:  # the reader went away (``tessera ls | head``): stop quietly

@@ -27,7 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from tessera.core.clock import now_ms
 from tessera.core.errors import ServiceUnavailable, TesseraError
 from tessera.meta import sqlite_driver, usage
+from tessera.meta.bad_url import BadMetadataUrl
 from tessera.meta.group_commit import GroupCommit
+
+
+# Options of a PostgreSQL URL that asyncpg takes as seconds, while SQLAlchemy hands it every
+# query option as text: how long making a connection may take (``timeout``; asyncpg's default
+# is 60) and how long a statement may wait for its answer (``command_timeout``; no limit by
+# default). Bounding them makes a database that stopped answering without closing its
+# connections (a frozen or partitioned machine) a 503 instead of a hang (docs/scale-out.md).
+SECONDS_OPTIONS = ("timeout", "command_timeout")
 
 
 def sqlite_url(data_dir: Path) -> str:
@@ -51,7 +60,8 @@ class Database:
                 url, max_overflow=0, async_creator=sqlite_driver.connector(path), **options)
             _configure_sqlite(self.engine)
         else:
-            self.engine = create_async_engine(url, max_overflow=4, **options)
+            address, seconds = _postgresql_options(url)
+            self.engine = create_async_engine(address, max_overflow=4, connect_args=seconds, **options)
 
     @asynccontextmanager
     async def read(self, *, offloaded: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -140,6 +150,23 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _postgresql_options(url: str) -> tuple[sa.URL, dict[str, float]]:
+    """``url`` without its ``SECONDS_OPTIONS``, and those as numbers for the driver."""
+    address = sa.engine.make_url(url)
+    seconds: dict[str, float] = {}
+    for name in SECONDS_OPTIONS:
+        if name not in address.query:
+            continue
+        try:
+            seconds[name] = float(address.query[name])  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            seconds[name] = 0
+        if not seconds[name] > 0:
+            raise BadMetadataUrl(f"{address.render_as_string(hide_password=True)}: {name} is a number of "
+                                 "seconds greater than 0")
+    return address.difference_update_query(SECONDS_OPTIONS), seconds
 
 
 def _lost_database(error: BaseException) -> bool:
