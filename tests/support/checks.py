@@ -16,9 +16,9 @@ def assert_consistent(server: TesseraServer) -> tuple[int, int]:
     file, the blob bytes on disk must equal the bytes metadata owns, and ``tmp/`` must be empty.
     Returns (blob files, their bytes)."""
     collected = server.admin("gc", "--grace-seconds", "0", "--release-delay-seconds", "0")
-    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert collected.returncode == 0, f"exit {collected.returncode}\n{collected.stdout}{collected.stderr}"
     checked = server.admin("fsck")
-    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.returncode == 0, f"exit {checked.returncode}\n{checked.stdout}{checked.stderr}"
     figures = dict(line.split(": ", 1) for line in checked.stdout.splitlines() if ": " in line)
     assert figures["unreferenced files"] == "0", checked.stdout
     assert figures["blob bytes on disk"] == figures["blob bytes owned"], checked.stdout

@@ -10,6 +10,7 @@ import time
 
 import oss2
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from tests.support.clients import Clients
@@ -100,6 +101,26 @@ def test_edit_disable_and_delete_a_rule(console: ConsoleBrowser, bucket: oss2.Bu
     page.get_by_text("No lifecycle rules.").wait_for()
     with pytest.raises(oss2.exceptions.NoSuchLifecycle):
         bucket.get_bucket_lifecycle()
+
+
+def test_a_click_before_the_page_s_script_ran_waits_for_it(console: ConsoleBrowser, bucket: oss2.Bucket) -> None:
+    """The buttons are in the HTML before the deferred script wires them (the edit test once
+    clicked Edit right after a reload and no form opened): the page takes no click until then."""
+    assert _api(console).put(f"/api/buckets/{bucket.bucket_name}/lifecycle", json={"rules": [
+        {"id": "early", "prefix": "", "abort_multipart_upload": {"days": 2}}]}).status_code == 200
+    held: list = []
+    console.page.route("**/static/lifecycle*.js*", lambda route: held.append(route))
+    page = console.page
+    page.goto(console.url(f"/buckets/{bucket.bucket_name}/lifecycle"), wait_until="commit")
+    edit = page.get_by_role("button", name="Edit rule early")
+    edit.wait_for()
+    assert held, "the page's script was not asked for"
+    with pytest.raises(PlaywrightTimeout):
+        edit.click(timeout=1500)  # refused while the script is held back, not lost
+    for route in held:
+        route.continue_()
+    edit.click()
+    expect(page.get_by_label("Rule ID")).to_have_value("early")
 
 
 def test_part_cleanup_rules_come_first_and_ids_are_text(console: ConsoleBrowser, console_clients: Clients,

@@ -5,6 +5,10 @@
 (function () {
   const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
 
+  // Every page's own script has run by DOMContentLoaded; until then <main> takes no clicks
+  // (console.css), so none lands on a button not wired yet (docs/console.md, Pages and scripts).
+  document.addEventListener("DOMContentLoaded", () => document.documentElement.classList.add("scripted"));
+
   class ApiError extends Error {
     constructor(status, code, message, details) {
       super(message);
