@@ -8,6 +8,7 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import os
+import time
 from typing import Iterator
 
 import oss2
@@ -160,3 +161,35 @@ def test_admin_commands_on_the_store_exit_0_every_time(s3_server: TesseraServer,
     failed = [(run.returncode, run.stdout[-80:], run.stderr[-300:]) for run in runs if run.returncode != 0]
     assert not failed, f"{len(failed)} of {len(runs)} runs: {failed[0]}"
     assert all(run.stdout.endswith("ok\n") for run in runs)
+
+
+def upstream_uploads(seaweed: SeaweedFS, prefix: str = "gateway/") -> list[dict]:
+    return seaweed.client().list_multipart_uploads(Bucket=UPSTREAM_BUCKET, Prefix=prefix).get("Uploads", [])
+
+
+def test_the_collector_aborts_the_upstream_upload_a_killed_gateway_left(s3_server: TesseraServer, seaweed: SeaweedFS,
+                                                                         bucket: oss2.Bucket) -> None:
+    foreign = seaweed.client().create_multipart_upload(Bucket=UPSTREAM_BUCKET, Key="elsewhere/not-ours")["UploadId"]
+    declared, sent = 40 * 1024 * 1024, 26 * 1024 * 1024  # past one PUT: parts of 8 MiB go upstream
+    sock = raw.start_request(s3_server, "PUT", bucket.bucket_name, "cut-short", declared=declared)
+    try:
+        sock.sendall(os.urandom(sent))
+        deadline = time.monotonic() + 20
+        while not upstream_uploads(seaweed) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        [left] = upstream_uploads(seaweed)
+        assert left["Key"].startswith("gateway/blobs/")
+        s3_server.kill()
+    finally:
+        sock.close()
+    s3_server.start()
+    assert s3_server.admin("gc").returncode == 0  # within the grace: a write may still be sending it
+    assert [u["UploadId"] for u in upstream_uploads(seaweed)] == [left["UploadId"]]
+    collected = s3_server.admin("gc", "--grace-seconds", "0")
+    assert collected.returncode == 0, collected.stdout + collected.stderr
+    assert "interrupted writes removed: 1" in collected.stdout, collected.stdout
+    assert upstream_uploads(seaweed) == []
+    assert [u["UploadId"] for u in upstream_uploads(seaweed, "elsewhere/")] == [foreign]  # outside the prefix
+    with pytest.raises(oss2.exceptions.NoSuchKey):
+        bucket.get_object("cut-short")
+    assert_consistent(s3_server)

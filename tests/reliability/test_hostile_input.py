@@ -115,7 +115,7 @@ def _assert_nothing_left_behind(server: TesseraServer) -> None:
     assert not list((server.data_dir / "tmp").iterdir()), "temporary files left behind"
     collected = server.admin("gc", "--grace-seconds", "0")
     assert collected.returncode == 0, collected.stderr
-    for leak in ("stale pending blobs", "orphan files removed", "temp files removed"):
+    for leak in ("stale pending blobs", "orphan files removed", "interrupted writes removed"):
         assert f"{leak}: 0" in collected.stdout, collected.stdout
     checked = server.admin("fsck")
     assert checked.returncode == 0 and "unreferenced files: 0" in checked.stdout, checked.stdout + checked.stderr

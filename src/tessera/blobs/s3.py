@@ -5,7 +5,8 @@ store (SeaweedFS, Ceph RGW, MinIO, Garage, AWS S3, OSS's S3 API), through obstor
 - A write streams the body: up to ``SINGLE_PUT`` bytes are held and sent in one PUT; a longer
   body becomes an upstream multipart upload of ``PART``-sized parts, at most
   ``UPLOAD_CONCURRENCY`` in flight, so a write holds at most ~(1 + concurrency) × PART in memory.
-  A failed write (short body, wrong MD5, client gone) aborts the upstream upload: no object.
+  A failed write (short body, wrong MD5, client gone) aborts the upstream upload: no object;
+  one cut short by a crash is aborted by the collector (``tessera.blobs.s3_uploads``).
 - A read asks for the first slice before the answer is promised (a blob already gone is
   BlobMissing, and the reader looks at the metadata again); the other slices are asked for as
   the body is streamed. Released blobs are deleted only after a delay (``RELEASE_DELAY_SECONDS``,
@@ -31,6 +32,7 @@ from urllib.parse import parse_qs, urlsplit
 from tessera.blobs.backend import BlobBackend, BlobSlice, OpenedBlobs, StoredBlob, WrittenBlob
 from tessera.blobs.bodies import check_announced, checked_chunks
 from tessera.blobs.digests import Digests
+from tessera.blobs.s3_uploads import UpstreamUploads
 from tessera.core.errors import BlobDamaged, BlobMissing, InvalidDigest, ServiceUnavailable
 
 T = TypeVar("T")
@@ -121,6 +123,7 @@ class S3Blobs(BlobBackend):
             client["allow_http"] = True
         self.store = S3Store(location.bucket, client_options=client, retry_config={
             "max_retries": RETRIES, "retry_timeout": timedelta(seconds=RETRY_SECONDS)}, **options)
+        self.uploads = UpstreamUploads(location, self.key(""), RETRIES)
 
     def describe(self) -> str:
         where = f" at {self.location.endpoint}" if self.location.endpoint else ""
@@ -230,10 +233,9 @@ class S3Blobs(BlobBackend):
                 await _upstream(obstore.delete_async(self.store, keys))
 
     async def sweep_temporary(self, older_than_seconds: float) -> int:
-        """Nothing to sweep that this client can see: a write that fails aborts its upstream
-        multipart upload, and one cut short by a crash is left to the store's own rule for
-        incomplete multipart uploads (docs/scale-out.md)."""
-        return 0
+        """A write that fails aborts its own upstream multipart upload; one cut short by a
+        crash is aborted here once its newest part is older than the grace period."""
+        return await self.uploads.abort_stale(older_than_seconds)
 
 
 class OpenedObjects(OpenedBlobs):

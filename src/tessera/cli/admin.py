@@ -246,7 +246,7 @@ async def _gc(args: argparse.Namespace) -> int:
     print(f"stale pending blobs: {report.stale_pending}")
     print(f"garbage blobs freed: {report.garbage_freed}")
     print(f"orphan files removed: {report.orphan_files}")
-    print(f"temp files removed: {report.temp_files}")
+    print(f"interrupted writes removed: {report.interrupted_writes}")  # temporary files, or upstream uploads
     return 0
 
 

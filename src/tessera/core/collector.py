@@ -8,7 +8,7 @@ Ownership is data (the ``blobs`` rows), so the rules are simple:
   rename into place and the commit that owns it, or between unlink and forgetting the row. A
   young file is left alone; an old one is claimed by inserting its row as garbage, so a writer
   committing its row at that moment either wins (the blob stays) or finds its claim refused;
-- stale temporary files.
+- what interrupted writes left: stale temporary files, or incomplete upstream multipart uploads.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class CollectReport:
     stale_pending: int
     garbage_freed: int
     orphan_files: int
-    temp_files: int
+    interrupted_writes: int  # temporary files, or the s3:// backend's upstream multipart uploads
 
 
 async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS,
@@ -54,9 +54,9 @@ async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS,
         await storage.free(ids, ever_visible=False)  # past the delay: nobody can be reading them
         freed += len(ids)
     orphans = await _orphan_files(storage, cutoff)
-    temps = await storage.blobs.sweep_temporary(grace_ms / 1000)
-    report = CollectReport(len(stale), freed, orphans, temps)
-    if freed or orphans or temps:
+    interrupted = await storage.blobs.sweep_temporary(grace_ms / 1000)
+    report = CollectReport(len(stale), freed, orphans, interrupted)
+    if freed or orphans or interrupted:
         log.info("collector: %s", report)
     return report
 
