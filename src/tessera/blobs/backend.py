@@ -9,8 +9,9 @@ interface alone, and ``tessera.blobs.locations`` picks the backend from ``--blob
 from __future__ import annotations
 
 import secrets
+import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import AsyncIterator, Iterable
 
 
@@ -19,6 +20,8 @@ class WrittenBlob:
     size: int
     md5: bytes
     crc64: int
+    # time.monotonic() once every byte was in: no later than the blob could first be listed
+    written_at: float = field(default_factory=time.monotonic, compare=False)
 
 
 @dataclass(frozen=True)

@@ -114,7 +114,7 @@ async def append_object(storage: Storage, bucket_name: str, key: str, position: 
             if written.size:
                 await append_rows.add_segment(conn, bucket.bucket_id, key,
                                               AppendSegment(position, blob_id, written.size, str(written.crc64)))
-                await storage.own(conn, blob_id, written.size)
+                await storage.own(conn, blob_id, written)
     except BaseException:
         await storage.discard(blob_id)
         raise
@@ -198,7 +198,7 @@ async def _merge_tail(storage: Storage, bucket_name: str, key: str) -> None:
                 await object_rows.find(conn, bucket.bucket_id, bucket.name, key, lock=True)
                 if not await append_rows.replace_segments(conn, bucket.bucket_id, key, chosen, merged):
                     raise _Superseded()
-                await storage.own(conn, blob_id, written.size)
+                await storage.own(conn, blob_id, written)
                 await blob_rows.release(conn, released)
         except _Superseded:
             await storage.discard(blob_id)

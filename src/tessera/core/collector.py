@@ -8,7 +8,9 @@ Ownership is data (the ``blobs`` rows), so the rules are simple:
   rename into place and the commit that owns it, or between unlink and forgetting the row. A
   young file is left alone; an old one is claimed by inserting its row as garbage, so a writer
   committing its row at that moment either wins (the blob stays) or finds its claim refused;
-- what interrupted writes left: stale temporary files, or incomplete upstream multipart uploads.
+- what interrupted writes left: stale temporary files, or incomplete upstream multipart uploads;
+- rows of blobs nobody ever owned, kept (freed) for a day after their blob was deleted so that a
+  writer finishing one too late is refused (``Storage.own``): forgotten after that.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 from dataclasses import dataclass
 
 from tessera.core.storage import Storage
-from tessera.core.tuning import GC_GRACE_MS
+from tessera.core.tuning import FREED_ROWS_KEPT_MS, GC_GRACE_MS
 from tessera.meta import blobs as blob_rows
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ async def collect(storage: Storage, *, grace_ms: int = DEFAULT_GRACE_MS,
         stale = await blob_rows.reclaim_stale_pending(conn, cutoff)
         if storage.blobs.release_delay_seconds > 0:  # released by a process that died before stamping
             await blob_rows.stamp_released(conn, None, now)
+        await blob_rows.prune_freed(conn, now - FREED_ROWS_KEPT_MS)
     freed = 0
     while True:
         async with storage.db.read(offloaded=True) as conn:

@@ -166,7 +166,7 @@ async def _commit_part(storage: Storage, bucket_name: str, key: str, upload_id: 
                 released.append(old.blob_id)
                 await blob_rows.release(conn, released)
             await upload_rows.put_part(conn, upload_id, part)
-            await storage.own(conn, blob_id, written.size)
+            await storage.own(conn, blob_id, written)
             await upload_rows.touch(conn, upload_id, now)
     except BaseException:
         await storage.discard(blob_id)

@@ -128,7 +128,7 @@ async def _commit_single_blob(storage: Storage, bucket_name: str, key: str, blob
                 upload_id=None,
             )
             released = await install_object(conn, storage, bucket, info, forbid_overwrite=forbid_overwrite)
-            await storage.own(conn, blob_id, written.size)
+            await storage.own(conn, blob_id, written)
     except BaseException:
         await storage.discard(blob_id)
         raise

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tessera.meta.conflicts import insert_or_skip
 from tessera.meta.schema import append_segments, blobs, objects, parts
 
-PENDING, LIVE, GARBAGE = "pending", "live", "garbage"
+PENDING, LIVE, GARBAGE, FREED = "pending", "live", "garbage", "freed"
 
 
 async def own(conn: AsyncConnection, blob_id: str, size: int, now_ms: int) -> bool:
@@ -53,13 +53,24 @@ async def release(conn: AsyncConnection, blob_ids: Iterable[str]) -> None:
         )
 
 
-async def forget(conn: AsyncConnection, blob_ids: Iterable[str]) -> None:
-    """Drop the rows of garbage blobs whose files are gone."""
+async def forget(conn: AsyncConnection, blob_ids: Iterable[str], *, keep_unowned: bool = False) -> None:
+    """Drop the rows of garbage blobs whose files are gone. With ``keep_unowned``, the rows of
+    blobs that were never anyone's (claimed by the collector as orphans: ``released_ms`` 0)
+    stay, as freed, until ``prune_freed``: a writer that finished such a blob after the
+    collector listed it then finds its claim refused by the insert (``Storage.own``)."""
     ids = list(blob_ids)
     for start in range(0, len(ids), 500):
-        await conn.execute(
-            sa.delete(blobs).where(blobs.c.blob_id.in_(ids[start : start + 500]), blobs.c.state == GARBAGE)
-        )
+        batch = blobs.c.blob_id.in_(ids[start : start + 500])
+        if keep_unowned:
+            await conn.execute(sa.update(blobs).where(batch, blobs.c.state == GARBAGE, blobs.c.released_ms == 0)
+                               .values(state=FREED))
+        await conn.execute(sa.delete(blobs).where(batch, blobs.c.state == GARBAGE))
+
+
+async def prune_freed(conn: AsyncConnection, older_than_ms: int) -> int:
+    """Forget the freed rows made before ``older_than_ms``; how many."""
+    result = await conn.execute(sa.delete(blobs).where(blobs.c.state == FREED, blobs.c.created_ms < older_than_ms))
+    return result.rowcount
 
 
 async def reclaim_stale_pending(conn: AsyncConnection, older_than_ms: int) -> list[str]:

@@ -132,8 +132,9 @@ leases = sa.Table(
 # Every owned blob file has a row here, inserted by the transaction that gives it its owner
 # (after the file is durable in place) and kept until after the file is gone. state: live (owned
 # by a part, an object or an append segment), garbage (released, or claimed by the collector as
-# an orphan; the file may be unlinked), pending (older databases only: a row recorded before its
-# file was written). The state changes in the same transaction as the ownership it reflects, so a
+# an orphan; the file may be unlinked), freed (a blob nobody ever owned, deleted: the row stays a
+# day so that a late writer's claim on it conflicts), pending (older databases only: a row
+# recorded before its file was written). The state changes in the same transaction as the ownership it reflects, so a
 # collector can never free owned bytes (meta/blobs.py).
 blobs = sa.Table(
     "blobs",
