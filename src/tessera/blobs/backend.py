@@ -20,7 +20,7 @@ class WrittenBlob:
     size: int
     md5: bytes
     crc64: int
-    # time.monotonic() once every byte was in: no later than the blob could first be listed
+    # time.monotonic() as the write returned: moments after the blob could first be listed
     written_at: float = field(default_factory=time.monotonic, compare=False)
 
 

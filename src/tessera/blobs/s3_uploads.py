@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tessera.core.errors import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from tessera.blobs.s3 import S3Location
 
 
 @dataclass(frozen=True)
@@ -25,11 +28,11 @@ class StaleUpload:
 
 
 class UpstreamUploads:
-    """Lists and aborts the store's multipart uploads under one prefix. ``location`` is the
-    backend's S3Location (endpoint, region, addressing, timeout); credentials come from the
-    environment, as for obstore."""
+    """Lists and aborts the store's multipart uploads under one prefix of the backend's bucket,
+    with its endpoint, region, addressing and timeout; credentials come from the environment,
+    as for obstore."""
 
-    def __init__(self, location: Any, prefix: str, retries: int) -> None:
+    def __init__(self, location: "S3Location", prefix: str, retries: int) -> None:
         self.location, self.prefix, self.retries = location, prefix, retries
         self._client: Any = None
 

@@ -37,11 +37,11 @@ class Storage:
 
         Refused when a collector claimed the blob first: the insert conflicts with the row of
         its claim, which stays (garbage, then freed) for ``FREED_ROWS_KEPT_MS`` after the claim.
-        A collector can only claim a blob it listed, so after ``written_at``; a claim made before
-        this insert is thus younger than the time since ``written_at``, and its row is still
-        there unless that time is longer than half the rows' life — only then is the blob looked
-        for (after the insert, when no collector can claim it any more), which on s3:// is one
-        request to the store that every other write is spared."""
+        A collector can only claim a blob it listed, so (within moments) after ``written_at``; a
+        claim made before this insert is thus younger than the time since ``written_at``, and
+        its row is still there unless that time is longer than half the rows' life — only then
+        is the blob looked for (after the insert, when no collector can claim it any more),
+        which on s3:// is one request to the store that every other write is spared."""
         refused = not await blob_rows.own(conn, blob_id, written.size, self.clock())
         if not refused and time.monotonic() - written.written_at > FREED_ROWS_KEPT_MS / 2000:
             refused = not await self.blobs.exists(blob_id)
