@@ -1,4 +1,7 @@
-"""Reading bucket, key and query from the raw request target (protocol reference §1.1, §14.1)."""
+"""Reading bucket, key and query from the raw request target.
+
+See docs/wire.md, Addressing and the request target.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Hand-made requests for what the SDKs never send: truncated bodies, lying headers, odd XML.
 
-Signed with OSS signature V1 (protocol reference §3.1) so the server gets past its gate.
+Signed with OSS signature V1 (docs/wire.md, Signatures) so the server gets past its gate.
 """
 
 from __future__ import annotations

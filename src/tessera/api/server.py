@@ -149,7 +149,7 @@ class Gateway:
             return web.Response(status=304)
         body = error_document(oss_error, request_id=request_id, host_id=http.host)
         if http.method == "HEAD":
-            # HEAD has no body: the SDKs read the error from x-oss-err (protocol reference §2.1).
+            # HEAD has no body: the SDKs read the error from x-oss-err (docs/wire.md, Errors).
             return web.Response(status=oss_error.status,
                                 headers={**oss_error.headers, "x-oss-err": error_header(body)})
         return web.Response(status=oss_error.status, body=body, content_type="application/xml",

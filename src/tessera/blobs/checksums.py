@@ -1,4 +1,4 @@
-"""CRC-64/XZ (OSS's ``x-oss-hash-crc64ecma``) and multipart ETags (protocol reference §7.3, §8)."""
+"""CRC-64/XZ (OSS's ``x-oss-hash-crc64ecma``) and multipart ETags (docs/wire.md: CRC-64, ETags)."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ class UploadEntry:
 
 
 def unquote_etag(etag: str | None) -> str | None:
-    """The v2 SDK hands ETags over with their quotes (protocol reference §0)."""
+    """The v2 SDK hands ETags over with their quotes (docs/wire.md, ETags)."""
     return etag.strip('"') if etag else etag
 
 

@@ -31,7 +31,7 @@ from tessera.client.listing import (
 from tessera.client.patterns import NameFilter
 from tessera.client.session import error_code
 
-BATCH_SIZE = 1000  # DeleteMultipleObjects takes at most 1000 keys (protocol reference §12)
+BATCH_SIZE = 1000  # DeleteMultipleObjects takes at most 1000 keys (docs/wire.md, Limits and names)
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Which bucket names and object keys Tessera accepts (OSS rules, protocol reference §12)."""
+"""Which bucket names and object keys Tessera accepts (OSS rules, docs/wire.md, Limits and names)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """OSS signature V1: HMAC-SHA1 over method, MD5, type, date, x-oss headers and resource
-(protocol reference §3.1, §3.2)."""
+(docs/wire.md, Signatures)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from tessera.api.auth.request import (
 )
 from tessera.api.numbers import decimal
 
-# The two SDKs sign different sub-resource lists (protocol reference §14.14); a request is
+# The two SDKs sign different sub-resource lists (docs/wire.md, Signatures); a request is
 # accepted when either list reproduces its signature.
 OSS2_SUBRESOURCES = frozenset(
     "response-content-type response-content-language response-cache-control logging response-content-encoding "

@@ -1,4 +1,4 @@
-"""OSS signature V4 (``OSS4-HMAC-SHA256``): header and presigned forms (protocol reference §3.3, §3.4)."""
+"""OSS signature V4 (``OSS4-HMAC-SHA256``): header and presigned forms (docs/wire.md, Signatures)."""
 
 from __future__ import annotations
 

@@ -62,7 +62,7 @@ async def list_buckets(req: OssRequest) -> web.Response:
 async def put_bucket(req: OssRequest) -> web.Response:
     body = await req.read_small_body()
     storage_class, redundancy = "Standard", "LRS"
-    # oss2 sends no body at all without a BucketCreateConfig (protocol reference §4.2).
+    # oss2 sends no body at all without a BucketCreateConfig (docs/wire.md, Request headers and bodies).
     if body.strip():
         config = wire.parse(body, "CreateBucketConfiguration")
         storage_class = wire.child_text(config, "StorageClass") or storage_class

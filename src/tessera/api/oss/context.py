@@ -94,7 +94,7 @@ class OssRequest:
             for name, value in headers.items()
             if name.lower().startswith(META_PREFIX)
         }
-        # oss2 sends no Content-Type when it cannot guess one (protocol reference §1.3).
+        # oss2 sends no Content-Type when it cannot guess one (docs/wire.md, Request headers and bodies).
         content_type = headers.get("Content-Type") or "application/octet-stream"
         if len(content_type) > MAX_CONTENT_TYPE:
             raise InvalidArgument(f"Content-Type is longer than {MAX_CONTENT_TYPE} characters.",

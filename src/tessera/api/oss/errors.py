@@ -1,7 +1,7 @@
 """Domain and authentication errors as OSS answers them: (status, code), in one table.
 
 oss2 picks its exception class from the (status, code) pair, so a right code with a wrong
-status degrades to a generic error (protocol reference §2.2, §14.17). Deterministic client
+status degrades to a generic error (docs/wire.md, Errors). Deterministic client
 errors never use statuses the SDKs retry (5xx, 401, 408, 429).
 """
 
@@ -81,7 +81,7 @@ def classify(error: Exception) -> OssError:
                 status, code = STATUS[cls]  # type: ignore[index]
                 answer = OssError(status, code, error.message, **error.details)
                 if isinstance(error, errors.PositionNotEqualToLength):
-                    # oss2 and v2 read where to append next from this header (protocol reference §2.3).
+                    # oss2 and v2 read where to append next from this header (docs/wire.md, Errors).
                     answer.headers["x-oss-next-append-position"] = str(error.next_position)
                 return answer
     return OssError(500, "InternalError", errors.InternalError.default_message)

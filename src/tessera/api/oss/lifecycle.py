@@ -1,9 +1,9 @@
-"""PutBucketLifecycle, GetBucketLifecycle, DeleteBucketLifecycle in OSS XML (protocol reference §9).
+"""PutBucketLifecycle, GetBucketLifecycle, DeleteBucketLifecycle in OSS XML (docs/wire.md, Lifecycle).
 
 Parsing is order-independent (the SDKs order elements differently) and accepts both SDKs'
 spellings of booleans (``True``/``true``) and dates (``…T00:00:00.000Z``, ``…T00:00:00Z``,
 microseconds). GET re-emits normalized XML from the stored model: lower-case booleans, ``.000Z``
-dates, and ``ID``, ``Prefix`` and ``Status`` always present (§14.6).
+dates, and ``ID``, ``Prefix`` and ``Status`` always present (docs/wire.md, Lifecycle).
 """
 
 from __future__ import annotations

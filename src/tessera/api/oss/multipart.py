@@ -1,4 +1,4 @@
-"""The seven multipart operations, as OSS speaks them (protocol reference §7)."""
+"""The seven multipart operations, as OSS speaks them (docs/wire.md, Multipart)."""
 
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ async def complete(req: OssRequest) -> web.Response:
     complete_all = (req.header("x-oss-complete-all") or "").strip().lower() == "yes"
     body = await req.read_small_body()
     # Validation order: NoSuchUpload, complete-all vs body, MalformedXML, then the parts
-    # (protocol reference §13.10).
+    # (docs/wire.md, Multipart).
     await multipart.check_upload(req.storage, req.bucket, req.key, upload_id)
     if complete_all and body.strip():
         raise InvalidArgument("The request body must be empty when x-oss-complete-all is yes.",
@@ -125,7 +125,7 @@ async def complete(req: OssRequest) -> web.Response:
         leaf("Key", encode(result.key)),
         leaf("ETag", etag),
     )
-    # oss2 reads the ETag header here, v2 the XML (protocol reference §14.10).
+    # oss2 reads the ETag header here, v2 the XML (docs/wire.md, ETags).
     return xml_response(root, headers={"ETag": etag, "x-oss-hash-crc64ecma": result.crc64})
 
 
@@ -143,7 +143,7 @@ async def list_uploads(req: OssRequest) -> web.Response:
         upload_id_marker=upload_id_marker, max_uploads=max_uploads,
     )
     encode = req.encode
-    # oss2 requires NextKeyMarker and NextUploadIdMarker on every page (protocol reference §14.21).
+    # oss2 requires NextKeyMarker and NextUploadIdMarker on every page (docs/wire.md, Multipart).
     root = element(
         "ListMultipartUploadsResult",
         leaf("Bucket", req.bucket),

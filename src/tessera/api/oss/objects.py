@@ -152,7 +152,7 @@ async def get_object(req: OssRequest) -> web.StreamResponse:
     if read.byte_range is None:
         return BlobResponse(read.body, status=200, headers=headers)
     start, end = read.byte_range
-    # The whole-object CRC on a 206 breaks v2's ranged get_object_to_file (protocol reference §8.3).
+    # The whole-object CRC on a 206 breaks v2's ranged get_object_to_file (docs/wire.md, CRC-64).
     del headers["x-oss-hash-crc64ecma"]
     headers["Content-Range"] = f"bytes {start}-{end}/{read.info.size}"
     return BlobResponse(read.body, status=206, headers=headers)
@@ -230,5 +230,5 @@ async def copy_object(req: OssRequest) -> web.Response:
     )
     etag = wire.quoted_etag(info.etag)
     root = element("CopyObjectResult", leaf("ETag", etag), leaf("LastModified", wire.iso_time(info.last_modified_ms)))
-    # oss2 reads the ETag header, v2 the XML (protocol reference §14.10).
+    # oss2 reads the ETag header, v2 the XML (docs/wire.md, ETags).
     return xml_response(root, headers={"ETag": etag, "x-oss-hash-crc64ecma": info.crc64})

@@ -2,7 +2,8 @@
 
 The path is never normalised: ``a//b`` and ``../x`` are keys like any other. oss2 sends '/'
 in keys as ``%2F`` and v2 sends it literally, so the key is percent-decoded only after the
-bucket is split off; '+' in a path is a plus, not a space (protocol reference §1.1, §14.1).
+bucket is split off; '+' in a path is a plus, not a space (docs/wire.md, Addressing and the
+request target).
 """
 
 from __future__ import annotations

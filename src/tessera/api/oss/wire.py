@@ -18,7 +18,7 @@ Child = "Xml | None"
 
 
 def iso_time(ms: int) -> str:
-    """``2024-01-02T03:04:05.000Z`` — oss2 accepts exactly ``.000`` (protocol reference §14.4)."""
+    """``2024-01-02T03:04:05.000Z`` — oss2 accepts exactly ``.000`` (docs/wire.md, Dates and XML)."""
     return datetime.fromtimestamp(ms // 1000, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
@@ -94,7 +94,7 @@ def elements(tag: str, values: Iterable[str]) -> list[Xml]:
 
 
 def document(root: Xml) -> bytes:
-    """No namespace, ever: a namespaced root breaks both SDKs (protocol reference §14.5)."""
+    """No namespace, ever: a namespaced root breaks both SDKs (docs/wire.md, Dates and XML)."""
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + root).encode("utf-8")
 
 
@@ -110,7 +110,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 
 def _shelter_control_refs(body: bytes) -> bytes:
     """v2 escapes control characters in keys as ``&#1;`` etc., which XML 1.0 forbids
-    (protocol reference §14.23): swap them for private-use stand-ins during the parse."""
+    (docs/wire.md, Dates and XML): swap them for private-use stand-ins during the parse."""
 
     def swap(match: re.Match[bytes]) -> bytes:
         ref = match.group(1)

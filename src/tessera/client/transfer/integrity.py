@@ -1,5 +1,5 @@
 """CRC-64 checks end to end: the CRC of local bytes against the server's ``x-oss-hash-crc64ecma``
-(CRC-64/XZ in decimal — protocol reference §9; the v2 SDK compares it as a string, §14.11)."""
+(CRC-64/XZ in decimal, which the v2 SDK compares as a string: docs/wire.md, CRC-64)."""
 
 from __future__ import annotations
 
