@@ -206,7 +206,8 @@ def test_a_replaced_worker_s_requests_still_count(two_workers: TesseraServer) ->
     while (len(two_workers.worker_pids()) != 2 or victim in two_workers.worker_pids()) and time.monotonic() < deadline:
         time.sleep(0.1)
     now = two_workers.worker_pids()
-    assert len(now) == 2 and victim not in now, two_workers.log_tail()
+    assert len(now) == 2 and victim not in now, (f"workers before {sorted(before)}, killed {victim}, "
+                                                 f"now {sorted(now)}\n{two_workers.log_tail()}")
     for found in _scrapes_from_every_worker(two_workers, now):
         assert found.requests("PutObject", "200") == counted, found.worker
 
