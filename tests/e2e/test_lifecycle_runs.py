@@ -71,7 +71,7 @@ def test_only_one_run_at_a_time(server: TesseraServer, clients: Clients, bucket_
             async with db.write() as conn:
                 if take:
                     now = int(time.time() * 1000)
-                    assert await leases.acquire(conn, db.insert, "lifecycle", "other-gateway:1", now_ms=now,
+                    assert await leases.acquire(conn, "lifecycle", "other-gateway:1", now_ms=now,
                                                 expires_ms=now + 60_000) is None
                 else:
                     await leases.release(conn, "lifecycle", "other-gateway:1")

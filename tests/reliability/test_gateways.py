@@ -50,6 +50,7 @@ from tests.reliability.knobs import knob
 from tests.support import raw
 from tests.support.checks import assert_consistent
 from tests.support.clients import oss_error
+from tests.support.console import ConsoleApi
 from tests.support.gateways import GATEWAYS, Gateways
 from tests.support.postgres import PostgresCluster
 from tests.support.seaweedfs import SeaweedFS
@@ -422,6 +423,48 @@ def test_lifecycle_runs_on_every_gateway_abort_each_upload_once_and_free_nothing
 
 MODEL_EXAMPLES = knob("GATEWAY_MODEL_EXAMPLES", ci=12, long=300)
 KEYS = st.sampled_from(["a", "b", "dir/c"])
+
+
+CONSOLE_EDITORS = 8
+
+
+def test_put_bucket_lifecycle_through_every_gateway_at_once_stores_one_of_them(gateways: Gateways) -> None:
+    """Whole configurations replaced at the same moment (two deploy scripts): each answer is
+    200 and the bucket ends with exactly one of them (before: a duplicate key, answered 500)."""
+    for round_ in range(max(1, ROUNDS // 5)):
+        name = new_bucket(gateways, f"lifecycle-puts-{round_}").bucket_name
+        configs = [BucketLifecycle([LifecycleRule(f"put-{n}", f"p{n}/", status=LifecycleRule.ENABLED,
+                                                  abort_multipart_upload=AbortMultipartUpload(days=n + 1))])
+                   for n in range(CONSOLE_EDITORS)]
+        answers = all_at_once(*(lambda n=n: gateways.bucket(n, name).put_bucket_lifecycle(configs[n]).status
+                                for n in range(CONSOLE_EDITORS)), stagger=0.01)
+        assert answers == [200] * CONSOLE_EDITORS, answers
+        [rule] = gateways.bucket(round_, name).get_bucket_lifecycle().rules
+        assert rule.id in {f"put-{n}" for n in range(CONSOLE_EDITORS)}
+
+
+def test_console_rule_edits_through_every_gateway_at_once_all_take_effect(gateways: Gateways) -> None:
+    """A console edit reads the bucket's rules, changes one and saves them all: edits made at
+    the same moment through different gateways must not save over one another."""
+    editors = [ConsoleApi(gateways.servers[n % GATEWAYS]) for n in range(CONSOLE_EDITORS)]
+    for editor in editors:
+        editor.sign_in()
+    for round_ in range(max(1, ROUNDS // 5)):
+        name = new_bucket(gateways, f"console-rules-{round_}").bucket_name
+        rules = f"/api/buckets/{name}/lifecycle/rules"
+        added = all_at_once(*(lambda n=n: editors[n].post(rules, json={"rule": {
+            "id": f"rule-{n}", "prefix": f"p{n}/", "abort_multipart_upload": {"days": n + 1}}}).status_code
+            for n in range(CONSOLE_EDITORS)), stagger=0.01)
+        assert added == [201] * CONSOLE_EDITORS
+        saved = gateways.bucket(round_ + 1, name).get_bucket_lifecycle().rules
+        assert sorted(r.id for r in saved) == sorted(f"rule-{n}" for n in range(CONSOLE_EDITORS))
+        changed = all_at_once(*(lambda n=n: (editors[n].post(f"{rules}/rule-{n}/disable") if n % 2 == 0
+                                             else editors[n].delete(f"{rules}/rule-{n}")).status_code
+                                for n in range(CONSOLE_EDITORS)), stagger=0.01)
+        assert changed == [200] * CONSOLE_EDITORS
+        saved = gateways.bucket(round_ + 2, name).get_bucket_lifecycle().rules
+        assert sorted((r.id, r.status) for r in saved) == sorted(
+            (f"rule-{n}", "Disabled") for n in range(0, CONSOLE_EDITORS, 2))
 
 
 def test_random_operations_on_random_gateways_match_a_model_of_oss(gateways: Gateways) -> None:

@@ -90,21 +90,25 @@ async def put_rules(c: ConsoleRequest) -> web.Response:
         await config.delete_lifecycle(c.storage, bucket)
         return json_response({"bucket": bucket, "rules": []})
     overlap = _overlap(body)
-    saved = await _save(c, bucket, _decoded(lambda: configuration_from_json(body.get("rules"),
-                                                                             allow_same_action_overlap=overlap)),
-                        overlap)
+    rules = _decoded(lambda: configuration_from_json(body.get("rules"), allow_same_action_overlap=overlap))
+    saved = await config.put_lifecycle(c.storage, bucket, rules.rules, allow_same_action_overlap=overlap)
     return json_response({"bucket": bucket, "rules": configuration_to_json(saved)})
 
+
+# Each change to one rule reads the saved rules and saves them all again, in one transaction
+# (config.change_lifecycle): two edits at the same moment, through any gateways, both hold.
 
 async def add_rule(c: ConsoleRequest) -> web.Response:
     bucket = c.params["bucket"]
     await c.require_bucket(bucket, Access.OWNER)
     body = await c.json_body()
-    saved = await _saved_rules(c, bucket)
     overlap = _overlap(body)
-    rules = _decoded(lambda: validated([*saved, rule_from_json(body.get("rule"))],
-                                       [*_wheres(saved), "rule"], allow_same_action_overlap=overlap))
-    stored = await _save(c, bucket, rules, overlap)
+
+    def add(saved: list[Rule]) -> tuple[Rule, ...]:
+        return _decoded(lambda: validated([*saved, rule_from_json(body.get("rule"))],
+                                          [*_wheres(saved), "rule"], allow_same_action_overlap=overlap)).rules
+
+    stored = await config.change_lifecycle(c.storage, bucket, add, allow_same_action_overlap=overlap)
     return json_response({"bucket": bucket, "rule": rule_to_json(stored.rules[-1])}, status=201)
 
 
@@ -113,19 +117,24 @@ async def edit_rule(c: ConsoleRequest) -> web.Response:
     bucket, rule_id = c.params["bucket"], c.params["rule_id"]
     await c.require_bucket(bucket, Access.OWNER)
     body = await c.json_body()
-    saved = await _saved_rules(c, bucket)
-    index = _index(saved, rule_id, bucket)
     overlap = _overlap(body)
+    edited: list[int] = []
 
-    def decode() -> Configuration:
-        new = rule_from_json(body.get("rule"))
-        new = new if new.id else replace(new, id=rule_id)
-        rules = [*saved[:index], new, *saved[index + 1:]]
-        wheres = [*_wheres(saved[:index]), "rule", *_wheres(saved[index + 1:], start=index + 1)]
-        return validated(rules, wheres, allow_same_action_overlap=overlap)
+    def edit(saved: list[Rule]) -> tuple[Rule, ...]:
+        index = _index(saved, rule_id, bucket)
+        edited[:] = [index]
 
-    stored = await _save(c, bucket, _decoded(decode), overlap)
-    return json_response({"bucket": bucket, "rule": rule_to_json(stored.rules[index])})
+        def decode() -> Configuration:
+            new = rule_from_json(body.get("rule"))
+            new = new if new.id else replace(new, id=rule_id)
+            rules = [*saved[:index], new, *saved[index + 1:]]
+            wheres = [*_wheres(saved[:index]), "rule", *_wheres(saved[index + 1:], start=index + 1)]
+            return validated(rules, wheres, allow_same_action_overlap=overlap)
+
+        return _decoded(decode).rules
+
+    stored = await config.change_lifecycle(c.storage, bucket, edit, allow_same_action_overlap=overlap)
+    return json_response({"bucket": bucket, "rule": rule_to_json(stored.rules[edited[0]])})
 
 
 async def enable_rule(c: ConsoleRequest) -> web.Response:
@@ -139,25 +148,29 @@ async def disable_rule(c: ConsoleRequest) -> web.Response:
 async def _set_enabled(c: ConsoleRequest, enabled: bool) -> web.Response:
     bucket, rule_id = c.params["bucket"], c.params["rule_id"]
     await c.require_bucket(bucket, Access.OWNER)
-    saved = await _saved_rules(c, bucket)
-    index = _index(saved, rule_id, bucket)
-    rules = [*saved[:index], replace(saved[index], enabled=enabled), *saved[index + 1:]]
+    changed: list[int] = []
+
+    def toggle(saved: list[Rule]) -> list[Rule]:
+        index = _index(saved, rule_id, bucket)
+        changed[:] = [index]
+        return [*saved[:index], replace(saved[index], enabled=enabled), *saved[index + 1:]]
+
     # The saved rules passed validation once; they are saved again allowing what they hold
     # (an overlap accepted with x-oss-allow-same-action-overlap stays accepted).
-    stored = await _save(c, bucket, Configuration(tuple(rules)), True)
-    return json_response({"bucket": bucket, "rule": rule_to_json(stored.rules[index])})
+    stored = await config.change_lifecycle(c.storage, bucket, toggle, allow_same_action_overlap=True)
+    return json_response({"bucket": bucket, "rule": rule_to_json(stored.rules[changed[0]])})
 
 
 async def delete_rule(c: ConsoleRequest) -> web.Response:
+    """The last rule takes the configuration with it (OSS keeps no empty one)."""
     bucket, rule_id = c.params["bucket"], c.params["rule_id"]
     await c.require_bucket(bucket, Access.OWNER)
-    saved = await _saved_rules(c, bucket)
-    index = _index(saved, rule_id, bucket)
-    rest = saved[:index] + saved[index + 1:]
-    if rest:
-        await _save(c, bucket, Configuration(tuple(rest)), True)
-    else:  # OSS keeps no empty configuration: the last rule goes with it
-        await config.delete_lifecycle(c.storage, bucket)
+
+    def remove(saved: list[Rule]) -> list[Rule]:
+        index = _index(saved, rule_id, bucket)
+        return saved[:index] + saved[index + 1:]
+
+    await config.change_lifecycle(c.storage, bucket, remove, allow_same_action_overlap=True)
     return json_response({"bucket": bucket, "deleted": rule_id})
 
 
@@ -166,10 +179,6 @@ async def _saved_rules(c: ConsoleRequest, bucket: str) -> list[Rule]:
         return list((await config.get_lifecycle(c.storage, bucket)).rules)
     except NoSuchLifecycle:
         return []
-
-
-async def _save(c: ConsoleRequest, bucket: str, rules: Configuration, overlap: bool) -> Configuration:
-    return await config.put_lifecycle(c.storage, bucket, rules.rules, allow_same_action_overlap=overlap)
 
 
 def _index(rules: list[Rule], rule_id: str, bucket: str) -> int:

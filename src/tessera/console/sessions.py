@@ -77,7 +77,7 @@ class Sessions:
             async with self.storage.db.write() as conn:
                 for subject, limit in zip(subjects, (self.policy.failures_allowed,
                                                      self.policy.address_failures_allowed)):
-                    await rows.record_failure(conn, self.storage.db.insert, subject, now_ms=now,
+                    await rows.record_failure(conn, subject, now_ms=now,
                                               window_ms=self.policy.failure_window_ms, limit=limit,
                                               lockout_ms=self.policy.lockout_ms)
             await asyncio.sleep(self.policy.failure_delay_s)

@@ -1,5 +1,5 @@
-"""INSERT … ON CONFLICT DO NOTHING, in the connection's own dialect (SQLite and PostgreSQL spell
-it alike, but SQLAlchemy has one construct per dialect)."""
+"""INSERT … ON CONFLICT, in the connection's own dialect (SQLite and PostgreSQL spell it alike,
+but SQLAlchemy has one construct per dialect)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ def _insert_or_skip(dialect: str, table: sa.Table) -> Any:
     # Built once per table: these are on every write's path, and a statement built once is one
     # SQLAlchemy need not make a cache key for again.
     return (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table).on_conflict_do_nothing()
+
+
+def dialect_insert(conn: AsyncConnection, table: sa.Table) -> Any:
+    """An insert into ``table`` that takes ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
+    return (sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert)(table)
 
 
 def insert_or_skip(conn: AsyncConnection, table: sa.Table) -> Any:

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tessera.meta.conflicts import dialect_insert
 from tessera.meta.schema import console_sessions, console_signin_failures
 
 
@@ -44,7 +45,7 @@ async def failures(conn: AsyncConnection, subjects: list[str]) -> list[Any]:
                                    .where(console_signin_failures.c.subject.in_(subjects))))
 
 
-async def record_failure(conn: AsyncConnection, insert: Any, subject: str, *, now_ms: int, window_ms: int,
+async def record_failure(conn: AsyncConnection, subject: str, *, now_ms: int, window_ms: int,
                          limit: int, lockout_ms: int) -> None:
     """Count one failure of ``subject``; the ``limit``-th within ``window_ms`` locks it out."""
     row = (await conn.execute(sa.select(console_signin_failures)
@@ -55,7 +56,7 @@ async def record_failure(conn: AsyncConnection, insert: Any, subject: str, *, no
         count, start = row.failures + 1, row.window_start_ms
     locked_until = now_ms + lockout_ms if count >= limit else 0
     values = dict(failures=count, window_start_ms=start, locked_until_ms=locked_until)
-    await conn.execute(insert(console_signin_failures).values(subject=subject, **values)
+    await conn.execute(dialect_insert(conn, console_signin_failures).values(subject=subject, **values)
                        .on_conflict_do_update(index_elements=["subject"], set_=values))
 
 

@@ -21,7 +21,6 @@ from typing import AsyncIterator, Callable
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from tessera.core.clock import now_ms
@@ -143,10 +142,6 @@ class Database:
         if self._writers is None or self._writers[0] is not loop:
             self._writers = (loop, GroupCommit(self.engine, self.clock))
         return self._writers[1]
-
-    def insert(self, table: sa.Table):
-        """A dialect insert, so callers can use ``on_conflict_do_nothing``."""
-        return sqlite.insert(table) if self.is_sqlite else postgresql.insert(table)
 
     async def close(self) -> None:
         await self.engine.dispose()

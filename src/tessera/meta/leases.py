@@ -3,16 +3,14 @@ gateways. A lease expires unless renewed, so a holder that died frees it by itse
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tessera.meta.conflicts import dialect_insert
 from tessera.meta.schema import leases
 
 
-async def acquire(conn: AsyncConnection, insert: Any, name: str, holder: str, *, now_ms: int,
-                  expires_ms: int) -> str | None:
+async def acquire(conn: AsyncConnection, name: str, holder: str, *, now_ms: int, expires_ms: int) -> str | None:
     """Take or renew the lease; None on success, else the current holder's name."""
     taken = await conn.execute(
         sa.update(leases)
@@ -22,7 +20,7 @@ async def acquire(conn: AsyncConnection, insert: Any, name: str, holder: str, *,
     if taken.rowcount:
         return None
     created = await conn.execute(
-        insert(leases).values(name=name, holder=holder, expires_ms=expires_ms).on_conflict_do_nothing()
+        dialect_insert(conn, leases).values(name=name, holder=holder, expires_ms=expires_ms).on_conflict_do_nothing()
     )
     if created.rowcount:
         return None

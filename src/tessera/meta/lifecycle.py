@@ -21,6 +21,7 @@ from tessera.core.lifecycle.rules import (
     Tag,
     Transition,
 )
+from tessera.meta.conflicts import dialect_insert
 from tessera.meta.ranges import key_window
 from tessera.meta.schema import ACTIVE_UPLOAD, bucket_lifecycle, buckets, lifecycle_runs, objects, uploads
 
@@ -33,12 +34,11 @@ async def find(conn: AsyncConnection, bucket_id: int) -> Configuration | None:
 
 
 async def store(conn: AsyncConnection, bucket_id: int, config: Configuration, now_ms: int) -> None:
-    await delete(conn, bucket_id)
-    await conn.execute(
-        sa.insert(bucket_lifecycle).values(
-            bucket_id=bucket_id, rules=[dataclasses.asdict(r) for r in config.rules], updated_ms=now_ms
-        )
-    )
+    """Insert or replace the bucket's row in one statement: two stores at once (a delete, then
+    an insert) made the second a duplicate key."""
+    values = {"rules": [dataclasses.asdict(r) for r in config.rules], "updated_ms": now_ms}
+    await conn.execute(dialect_insert(conn, bucket_lifecycle).values(bucket_id=bucket_id, **values)
+                       .on_conflict_do_update(index_elements=["bucket_id"], set_=values))
 
 
 async def delete(conn: AsyncConnection, bucket_id: int) -> None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 from tessera.core.errors import NoSuchLifecycle
 from tessera.core.lifecycle.rules import Configuration, Rule, normalize
 from tessera.core.storage import Storage
 from tessera.meta import buckets as bucket_rows
 from tessera.meta import lifecycle as lifecycle_rows
+from tessera.meta import locks
 
 
 async def put_lifecycle(storage: Storage, bucket_name: str, rules: Iterable[Rule], *,
@@ -17,6 +18,26 @@ async def put_lifecycle(storage: Storage, bucket_name: str, rules: Iterable[Rule
     config = normalize(rules, allow_same_action_overlap=allow_same_action_overlap)
     async with storage.db.write() as conn:
         bucket = await bucket_rows.get(conn, bucket_name, lock="share")
+        await lifecycle_rows.store(conn, bucket.bucket_id, config, storage.clock())
+    return config
+
+
+async def change_lifecycle(storage: Storage, bucket_name: str, change: Callable[[list[Rule]], Iterable[Rule] | None],
+                           *, allow_same_action_overlap: bool = False) -> Configuration | None:
+    """Read the bucket's rules ([] when it has none), apply ``change`` and store the rules it
+    returns (None or none at all: remove the configuration, which OSS keeps no empty one of) —
+    in one transaction holding the bucket's lifecycle lock, so that changes made at the same
+    moment through any gateways all take effect, none computed from rules another replaced.
+    ``change`` may raise to change nothing. Returns what was stored, normalized."""
+    async with storage.db.write() as conn:
+        bucket = await bucket_rows.get(conn, bucket_name, lock="share")
+        await locks.hold_until_commit(conn, f"lifecycle:{bucket.bucket_id}")
+        saved = await lifecycle_rows.find(conn, bucket.bucket_id)
+        rules = list(change(list(saved.rules) if saved else []) or [])
+        if not rules:
+            await lifecycle_rows.delete(conn, bucket.bucket_id)
+            return None
+        config = normalize(rules, allow_same_action_overlap=allow_same_action_overlap)
         await lifecycle_rows.store(conn, bucket.bucket_id, config, storage.clock())
     return config
 

@@ -55,8 +55,7 @@ async def run_logged(storage: Storage, *, now_ms: int, trigger: str, bucket_name
             return
         async with storage.db.write() as conn:
             clock = storage.clock()
-            current = await leases.acquire(conn, storage.db.insert, LEASE, holder, now_ms=clock,
-                                           expires_ms=clock + LEASE_MS)
+            current = await leases.acquire(conn, LEASE, holder, now_ms=clock, expires_ms=clock + LEASE_MS)
             if current is not None and _died_on_this_host(current):
                 if await leases.take_over(conn, LEASE, from_holder=current, holder=holder,
                                           expires_ms=clock + LEASE_MS):
