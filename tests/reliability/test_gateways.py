@@ -44,7 +44,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, rule, run_state_machine_as_test
-from oss2.models import AbortMultipartUpload, BucketLifecycle, LifecycleRule, PartInfo
+from oss2.models import AbortMultipartUpload, BucketCors, BucketLifecycle, CorsRule, LifecycleRule, PartInfo
 
 from tests.reliability.knobs import knob
 from tests.support import raw
@@ -426,6 +426,18 @@ KEYS = st.sampled_from(["a", "b", "dir/c"])
 
 
 CONSOLE_EDITORS = 8
+
+
+def test_put_bucket_cors_through_every_gateway_at_once_stores_one_of_them(gateways: Gateways) -> None:
+    """As for lifecycle: a duplicate key (500) before the configuration was stored in one upsert."""
+    for round_ in range(max(1, ROUNDS // 5)):
+        name = new_bucket(gateways, f"cors-puts-{round_}").bucket_name
+        answers = all_at_once(*(lambda n=n: gateways.bucket(n, name).put_bucket_cors(BucketCors([CorsRule(
+            allowed_origins=[f"https://app-{n}.example"], allowed_methods=["GET"])])).status
+            for n in range(CONSOLE_EDITORS)), stagger=0.01)
+        assert answers == [200] * CONSOLE_EDITORS, answers
+        [rule] = gateways.bucket(round_, name).get_bucket_cors().rules
+        assert rule.allowed_origins[0] in {f"https://app-{n}.example" for n in range(CONSOLE_EDITORS)}
 
 
 def test_put_bucket_lifecycle_through_every_gateway_at_once_stores_one_of_them(gateways: Gateways) -> None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tessera.core.cors.rules import CorsConfiguration, CorsRule
+from tessera.meta.conflicts import dialect_insert
 from tessera.meta.schema import bucket_cors
 
 
@@ -21,11 +22,11 @@ async def find(conn: AsyncConnection, bucket_id: int) -> CorsConfiguration | Non
 
 
 async def store(conn: AsyncConnection, bucket_id: int, config: CorsConfiguration, now_ms: int) -> None:
-    await delete(conn, bucket_id)
-    await conn.execute(sa.insert(bucket_cors).values(
-        bucket_id=bucket_id, rules=[_columns(r) for r in config.rules], response_vary=config.response_vary,
-        updated_ms=now_ms,
-    ))
+    """Insert or replace the bucket's row in one statement (as ``meta.lifecycle.store``)."""
+    values = {"rules": [_columns(r) for r in config.rules], "response_vary": config.response_vary,
+              "updated_ms": now_ms}
+    await conn.execute(dialect_insert(conn, bucket_cors).values(bucket_id=bucket_id, **values)
+                       .on_conflict_do_update(index_elements=["bucket_id"], set_=values))
 
 
 async def delete(conn: AsyncConnection, bucket_id: int) -> None:
