@@ -10,7 +10,9 @@ them are decided by the database alone (docs/scale-out.md).
   completed object reads back through every gateway, an aborted one is gone from all of them.
 - A part re-sent through another gateway while Complete runs: the object is the parts Complete
   named, or Complete is refused — never the re-sent bytes under the old ETag.
-- 32 PutObjects with x-oss-forbid-overwrite on one key over the gateways: exactly one succeeds.
+- 32 PutObjects with x-oss-forbid-overwrite on one key over the gateways: exactly one succeeds;
+  32 PutBuckets of one name: one 200, the rest 409 BucketAlreadyExists; PutBucketLifecycle,
+  PutBucketCors and console rule edits at once: no 500, no edit lost.
 - What one gateway wrote, the others read and list at once; DeleteBucket racing PutObject never
   leaves an object in a deleted bucket.
 - Every database connection terminated, again and again, under load: 200 or 503, and the
@@ -49,7 +51,7 @@ from oss2.models import AbortMultipartUpload, BucketCors, BucketLifecycle, CorsR
 from tests.reliability.knobs import knob
 from tests.support import raw
 from tests.support.checks import assert_consistent
-from tests.support.clients import oss_error
+from tests.support.clients import Clients, oss_error
 from tests.support.console import ConsoleApi
 from tests.support.gateways import GATEWAYS, Gateways
 from tests.support.postgres import PostgresCluster
@@ -426,6 +428,20 @@ KEYS = st.sampled_from(["a", "b", "dir/c"])
 
 
 CONSOLE_EDITORS = 8
+
+
+PUTS_AT_ONCE = 32
+
+
+def test_put_bucket_of_one_name_through_every_gateway_at_once_creates_it_once(gateways: Gateways) -> None:
+    for round_ in range(max(1, ROUNDS // 5)):
+        name = f"created-once-{round_}"
+        answers = all_at_once(*(lambda n=n: gateways.bucket(n, name).create_bucket().status
+                                for n in range(PUTS_AT_ONCE)), stagger=0.01)
+        assert answers.count(200) == 1, answers
+        assert all(a == 200 or (a.status, a.code) == (409, "BucketAlreadyExists") for a in answers), answers
+        service = Clients(gateways.servers[round_ % GATEWAYS]).oss2_service()
+        assert [b.name for b in oss2.BucketIterator(service) if b.name == name] == [name]
 
 
 def test_put_bucket_cors_through_every_gateway_at_once_stores_one_of_them(gateways: Gateways) -> None:

@@ -9,6 +9,7 @@ from tessera.core.errors import NoSuchBucket
 from tessera.core.models import Bucket
 from tessera.core.names import is_bucket_name
 from tessera.meta import records
+from tessera.meta.conflicts import insert_or_skip
 from tessera.meta.schema import ACTIVE_UPLOAD, bucket_cors, bucket_lifecycle, buckets, objects, uploads, usage
 
 
@@ -39,17 +40,12 @@ async def get(conn: AsyncConnection, name: str, *, lock: str | None = None) -> B
 
 async def insert(conn: AsyncConnection, name: str, *, created_ms: int, storage_class: str, acl: str,
                  data_redundancy: str, owner: str) -> bool:
-    """False when the name is taken."""
-    exists = (await conn.execute(sa.select(buckets.c.bucket_id).where(buckets.c.name == name))).first()
-    if exists:
-        return False
-    await conn.execute(
-        sa.insert(buckets).values(
-            name=name, created_ms=created_ms, storage_class=storage_class, acl=acl,
-            data_redundancy=data_redundancy, owner=owner,
-        )
-    )
-    return True
+    """False when the name is taken — also by a bucket created at this moment through another
+    gateway (one statement: a look first, then an insert, made the second a duplicate key)."""
+    inserted = await conn.execute(insert_or_skip(conn, buckets), {
+        "name": name, "created_ms": created_ms, "storage_class": storage_class, "acl": acl,
+        "data_redundancy": data_redundancy, "owner": owner})
+    return inserted.rowcount == 1
 
 
 async def set_acl(conn: AsyncConnection, bucket_id: int, acl: str) -> None:
