@@ -66,6 +66,13 @@ async def _written(storage: Storage, data: bytes = b"bytes") -> tuple[str, Writt
     return blob_id, await storage.blobs.write(blob_id, body(), expected_size=len(data))
 
 
+async def _refused(storage: Storage, blob_id: str, written: WrittenBlob) -> None:
+    """A writer's claim on its blob, refused: the blob was reclaimed first."""
+    with pytest.raises(InternalError):
+        async with storage.db.write() as conn:
+            await storage.own(conn, blob_id, written)
+
+
 async def _state(storage: Storage, blob_id: str) -> str | None:
     async with storage.db.read() as conn:
         return (await conn.execute(sa.select(blobs.c.state).where(blobs.c.blob_id == blob_id))).scalar()
@@ -98,9 +105,7 @@ def test_a_writer_slower_than_the_collector_loses_and_nothing_stays(backend: str
         report = await collector.collect(storage, grace_ms=0)
         assert report.orphan_files == 1 and not storage.blobs.path(blob_id).exists()
         assert await _state(storage, blob_id) == blob_rows.FREED  # the blob deleted, its row kept
-        with pytest.raises(InternalError):
-            async with storage.db.write() as conn:
-                await storage.own(conn, blob_id, written)
+        await _refused(storage, blob_id, written)
         assert LookedFor.asked == 0  # refused by the claim's row alone
         assert await _state(storage, blob_id) == blob_rows.FREED
 
@@ -108,9 +113,7 @@ def test_a_writer_slower_than_the_collector_loses_and_nothing_stays(backend: str
         assert await _state(storage, blob_id) is None  # forgotten a day later
         # A writer whose commit comes that late asks the backend, and is refused all the same.
         late = dataclasses.replace(written, written_at=time.monotonic() - FREED_ROWS_KEPT_MS / 1000)
-        with pytest.raises(InternalError):
-            async with storage.db.write() as conn:
-                await storage.own(conn, blob_id, late)
+        await _refused(storage, blob_id, late)
         assert LookedFor.asked == 1
         assert await _state(storage, blob_id) is None
 
@@ -127,9 +130,7 @@ def test_a_claim_the_collector_made_before_it_crashed_is_kept_once_freed(backend
         report = await collector.collect(storage)  # the next run, within the grace, frees it
         assert report.garbage_freed == 1 and not storage.blobs.path(blob_id).exists()
         assert await _state(storage, blob_id) == blob_rows.FREED
-        with pytest.raises(InternalError):
-            async with storage.db.write() as conn:
-                await storage.own(conn, blob_id, written)
+        await _refused(storage, blob_id, written)
         assert LookedFor.asked == 0
 
     _run(backend, tmp_path, request, test)
